@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// Runs node:test over every `*.test.ts` file below the given folders (default: test/),
+// excluding the separate suites (interop, adversarial, slow) unless a folder inside
+// them is named explicitly. Node 20's `--test` does not expand globs itself.
+import { readdirSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { spawnSync } from 'node:child_process'
+
+const SEPARATE_SUITES = new Set(['interop', 'adversarial', 'slow'])
+const roots = process.argv.slice(2).filter((a) => !a.startsWith('-'))
+const extra = process.argv.slice(2).filter((a) => a.startsWith('-'))
+if (roots.length === 0) roots.push('test')
+
+function collect (dir, explicit, out) {
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name)
+    if (statSync(path).isDirectory()) {
+      if (!explicit && SEPARATE_SUITES.has(name)) continue
+      collect(path, false, out)
+    } else if (name.endsWith('.test.ts')) {
+      out.push(path)
+    }
+  }
+}
+
+const files = []
+for (const root of roots) {
+  if (statSync(root).isFile()) files.push(root)
+  else collect(root, true, files)
+}
+if (files.length === 0) {
+  console.error(`no test files under ${roots.join(', ')}`)
+  process.exit(1)
+}
+const args = ['--import', 'tsx', '--test', '--test-reporter=spec', ...extra, ...files.map((f) => relative(process.cwd(), f))]
+const res = spawnSync(process.execPath, args, { stdio: 'inherit' })
+process.exit(res.status ?? 1)

@@ -1,0 +1,5 @@
+/** The shared shapes between layers. Implementations live in the feature folders. */
+export type * from './keys.js'
+export type * from './channel.js'
+export type * from './security.js'
+export type * from './muxer.js'
