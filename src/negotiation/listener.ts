@@ -1,0 +1,149 @@
+/**
+ * The listener (responder) side of multistream-select as a pure state machine
+ * (`specs/multistream-select.md`, "Protocol"; `connections/README.md`,
+ * "multistream-select").
+ *
+ * - The first message must be the multistream header; we answer it with ours. Both
+ *   sides may send the header at once (Note 3), so we never wait for anything before
+ *   answering a message the dialer has already sent.
+ * - Each proposal is answered with its echo (agreement: negotiation is over) or `na`,
+ *   after which the dialer may propose again.
+ * - `ls` is answered with the list of protocols, or `na` when listing is disabled
+ *   (listing is optional in the spec).
+ * - All answers produced by one `receive()` leave in one buffer, so the header and the
+ *   first answer share a packet ("Implementation Recommendations").
+ *
+ * Feed bytes with `receive()`, send what `takeOutput()` returns, read `state`. Bytes
+ * after the accepted proposal belong to the negotiated protocol: `takeRemaining()`.
+ */
+import { codes, Lp2pError } from '../errors.js'
+import { clip, encodeLsResponse, encodeMessage, LS, MAX_MESSAGE_LENGTH, MessageDecoder, NA, PROTOCOL_ID } from './message.js'
+
+/**
+ * Proposals we answer on one channel before giving up on the dialer. A dialer tries
+ * its protocols in order of preference; real dialers send a handful. 32 bounds the
+ * work (and the `na` answers) a hostile dialer can cause per stream.
+ */
+export const MAX_PROPOSALS = 32
+
+export interface ListenerOptions {
+  /** True when we support `protocol` (a handler is registered for it). */
+  isSupported: (protocol: string) => boolean
+  /** The protocols to answer `ls` with; absent: answer `ls` with `na`. */
+  list?: () => readonly string[]
+  /** Default {@link MAX_PROPOSALS}. */
+  maxProposals?: number
+  /** Default {@link MAX_MESSAGE_LENGTH}. */
+  maxMessageLength?: number
+}
+
+export type ListenerState =
+  | { readonly kind: 'await-header' }
+  | { readonly kind: 'await-proposal', readonly proposals: number }
+  | { readonly kind: 'done', readonly protocol: string }
+  | { readonly kind: 'failed', readonly error: Lp2pError }
+
+export class ListenerMachine {
+  #state: ListenerState = { kind: 'await-header' }
+  readonly #decoder: MessageDecoder
+  readonly #options: ListenerOptions
+  readonly #maxProposals: number
+  #output: Uint8Array[] = []
+
+  constructor (options: ListenerOptions) {
+    this.#options = options
+    this.#maxProposals = options.maxProposals ?? MAX_PROPOSALS
+    this.#decoder = new MessageDecoder(options.maxMessageLength ?? MAX_MESSAGE_LENGTH)
+  }
+
+  get state (): ListenerState {
+    return this.#state
+  }
+
+  /** Processes inbound bytes. Never throws: a violation moves to the `failed` state. */
+  receive (chunk: Uint8Array): ListenerState {
+    if (this.#state.kind === 'done' || this.#state.kind === 'failed') return this.#state
+    this.#decoder.push(chunk)
+    try {
+      for (;;) {
+        const msg = this.#decoder.next()
+        if (msg === undefined) break
+        this.#handle(msg)
+        if (isFinal(this.#state)) break
+      }
+    } catch (err) {
+      this.#fail(err)
+    }
+    return this.#state
+  }
+
+  /** The remote half-closed before negotiation finished. */
+  receiveEnd (): ListenerState {
+    if (this.#state.kind !== 'done' && this.#state.kind !== 'failed') {
+      this.#fail(new Lp2pError(codes.ERR_NEGOTIATION_FAILED, 'the remote closed the channel during protocol negotiation'))
+    }
+    return this.#state
+  }
+
+  /** Bytes to send, concatenated, or undefined when there is nothing to send. */
+  takeOutput (): Uint8Array | undefined {
+    const out = this.#output
+    if (out.length === 0) return undefined
+    this.#output = []
+    if (out.length === 1) return out[0]
+    let total = 0
+    for (const o of out) total += o.length
+    const buf = new Uint8Array(total)
+    let off = 0
+    for (const o of out) {
+      buf.set(o, off)
+      off += o.length
+    }
+    return buf
+  }
+
+  /** Bytes that arrived after the accepted proposal (the protocol's first data). */
+  takeRemaining (): Uint8Array {
+    return this.#decoder.takeRemaining()
+  }
+
+  #handle (msg: string): void {
+    const state = this.#state
+    if (state.kind === 'await-header') {
+      if (msg !== PROTOCOL_ID) {
+        throw new Lp2pError(codes.ERR_NEGOTIATION_FAILED, `expected the multistream header, got ${JSON.stringify(clip(msg))}`)
+      }
+      this.#output.push(encodeMessage(PROTOCOL_ID))
+      this.#state = { kind: 'await-proposal', proposals: 0 }
+      return
+    }
+    if (state.kind !== 'await-proposal') return
+    if (msg === LS) {
+      const list = this.#options.list
+      this.#output.push(list === undefined ? encodeMessage(NA) : encodeLsResponse(list()))
+      return
+    }
+    const proposals = state.proposals + 1
+    if (proposals > this.#maxProposals) {
+      throw new Lp2pError(codes.ERR_TOO_MANY_PROPOSALS, `the remote proposed more than ${this.#maxProposals} protocols`)
+    }
+    if (msg !== NA && msg !== PROTOCOL_ID && this.#options.isSupported(msg)) {
+      this.#output.push(encodeMessage(msg))
+      this.#state = { kind: 'done', protocol: msg }
+      return
+    }
+    this.#output.push(encodeMessage(NA))
+    this.#state = { kind: 'await-proposal', proposals }
+  }
+
+  #fail (err: unknown): void {
+    const error = err instanceof Lp2pError
+      ? err
+      : new Lp2pError(codes.ERR_NEGOTIATION_FAILED, 'protocol negotiation failed', { cause: err })
+    this.#state = { kind: 'failed', error }
+  }
+}
+
+function isFinal (state: ListenerState): boolean {
+  return state.kind === 'done' || state.kind === 'failed'
+}
