@@ -1,0 +1,57 @@
+/**
+ * Multiaddr <-> TCP socket address conversion (pure). Accepts
+ * `/ip4|ip6|dns|dns4|dns6/<host>/tcp/<port>` optionally followed by `/p2p/<id>`
+ * (`specs/addressing.md`: the `/p2p` component names the peer, not the route).
+ */
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { codes, Lp2pError } from '../errors.js'
+
+export interface TcpTarget {
+  host: string
+  port: number
+  /** 4 or 6 to force an address family (ip4/dns4, ip6/dns6), 0 for either (dns). */
+  family: 0 | 4 | 6
+  /** True for dns/dns4/dns6 (a name to resolve). */
+  isDns: boolean
+}
+
+const HOST_PROTOCOLS: Record<string, { family: 0 | 4 | 6, isDns: boolean }> = {
+  ip4: { family: 4, isDns: false },
+  ip6: { family: 6, isDns: false },
+  dns: { family: 0, isDns: true },
+  dns4: { family: 4, isDns: true },
+  dns6: { family: 6, isDns: true }
+}
+
+/** The TCP target of `addr`, or undefined when it is not a TCP address. */
+export function toTcpTarget (addr: Multiaddr): TcpTarget | undefined {
+  const parts = addr.getComponents()
+  let n = parts.length
+  if (n > 0 && parts[n - 1]?.name === 'p2p') n--
+  if (n !== 2) return undefined
+  const [host, tcp] = parts as [typeof parts[0], typeof parts[0]]
+  const kind = HOST_PROTOCOLS[host.name]
+  if (kind === undefined || tcp.name !== 'tcp' || host.value === undefined || tcp.value === undefined) return undefined
+  const port = Number(tcp.value)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) return undefined
+  return { host: host.value, port, ...kind }
+}
+
+/** Like {@link toTcpTarget} but throws ERR_INVALID_MULTIADDR. */
+export function requireTcpTarget (addr: Multiaddr): TcpTarget {
+  const t = toTcpTarget(addr)
+  if (t === undefined) {
+    throw new Lp2pError(codes.ERR_INVALID_MULTIADDR, `not a TCP multiaddr: ${addr.toString()}`)
+  }
+  return t
+}
+
+/** The multiaddr of a socket address as Node reports it. */
+export function fromSocketAddress (address: string, port: number, family: string | number): Multiaddr {
+  const v6 = family === 'IPv6' || family === 6
+  // An IPv4 client seen by a dual-stack listener: ::ffff:1.2.3.4
+  if (v6 && address.startsWith('::ffff:') && address.includes('.')) {
+    return multiaddr(`/ip4/${address.slice(7)}/tcp/${port}`)
+  }
+  return multiaddr(`/${v6 ? 'ip6' : 'ip4'}/${address}/tcp/${port}`)
+}

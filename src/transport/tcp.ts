@@ -1,0 +1,188 @@
+/**
+ * The TCP transport (driver): dial and listen on `/ip4`, `/ip6`, `/dns`, `/dns4`,
+ * `/dns6` + `/tcp`. Raw connections are {@link SocketChannel}s.
+ *
+ * - `TCP_NODELAY` on every socket: libp2p writes are already coalesced per tick by
+ *   the muxer, and Nagle's delay would add up to one RTT to small request/response
+ *   exchanges (a ping, a negotiation answer).
+ * - Dials honour an AbortSignal (the dialer passes its timeout as one).
+ * - Closing a listener stops accepting; accepted connections stay up.
+ */
+import net from 'node:net'
+import os from 'node:os'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { ByteChannel } from '../interfaces/channel.js'
+import type { Transport, TransportDialOptions, TransportListener, TransportListenerInit } from '../interfaces/transport.js'
+import { codes, Lp2pError } from '../errors.js'
+import { signalError } from '../util/deadline.js'
+import { SocketChannel } from './socket-channel.js'
+import { fromSocketAddress, requireTcpTarget, toTcpTarget } from './tcp-addr.js'
+
+export interface TcpOptions {
+  /**
+   * Most connections one listener holds at once (`net.Server.maxConnections`); the
+   * connection manager enforces the real limits, this is a backstop against a flood
+   * that arrives faster than upgrades finish. Default 4096.
+   */
+  maxListenerConnections?: number
+  /** TCP keep-alive probe delay in ms (0 disables). Default 60 s, like go-libp2p. */
+  keepAliveDelay?: number
+}
+
+export function tcp (options: TcpOptions = {}): Transport {
+  return new TcpTransport(options)
+}
+
+class TcpTransport implements Transport {
+  readonly name = 'tcp'
+  readonly #options: TcpOptions
+
+  constructor (options: TcpOptions) {
+    this.#options = options
+  }
+
+  canDial (addr: Multiaddr): boolean {
+    return toTcpTarget(addr) !== undefined
+  }
+
+  canListen (addr: Multiaddr): boolean {
+    const t = toTcpTarget(addr)
+    return t !== undefined && !t.isDns
+  }
+
+  async dial (addr: Multiaddr, options: TransportDialOptions = {}): Promise<ByteChannel> {
+    const target = requireTcpTarget(addr)
+    const signal = options.signal
+    if (signal?.aborted === true) throw signalError(signal)
+    return await new Promise<ByteChannel>((resolve, reject) => {
+      const socket = net.connect({
+        host: target.host,
+        port: target.port,
+        ...(target.family !== 0 ? { family: target.family } : {}),
+        allowHalfOpen: true,
+        noDelay: true,
+        keepAlive: (this.#options.keepAliveDelay ?? 60_000) > 0,
+        keepAliveInitialDelay: this.#options.keepAliveDelay ?? 60_000
+      })
+      const cleanup = (): void => {
+        socket.off('connect', onConnect)
+        socket.off('error', onError)
+        signal?.removeEventListener('abort', onAbort)
+      }
+      const onConnect = (): void => {
+        cleanup()
+        resolve(wrapSocket(socket, addr))
+      }
+      const onError = (err: Error): void => {
+        cleanup()
+        socket.destroy()
+        reject(new Lp2pError(codes.ERR_TRANSPORT_DIAL_FAILED, `TCP dial to ${addr.toString()} failed: ${err.message}`, { cause: err }))
+      }
+      const onAbort = (): void => {
+        cleanup()
+        socket.destroy()
+        reject(signalError(signal as AbortSignal))
+      }
+      socket.once('connect', onConnect)
+      socket.once('error', onError)
+      signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  createListener (init: TransportListenerInit): TransportListener {
+    return new TcpListener(init, this.#options)
+  }
+}
+
+function wrapSocket (socket: net.Socket, dialed?: Multiaddr): SocketChannel {
+  socket.setNoDelay(true)
+  const remote = socket.remoteAddress !== undefined && socket.remotePort !== undefined
+    ? fromSocketAddress(socket.remoteAddress, socket.remotePort, socket.remoteFamily ?? 'IPv4')
+    : dialed ?? multiaddr('/ip4/0.0.0.0/tcp/0')
+  const local = socket.localAddress !== undefined && socket.localPort !== undefined
+    ? fromSocketAddress(socket.localAddress, socket.localPort, socket.localAddress.includes(':') ? 'IPv6' : 'IPv4')
+    : undefined
+  // For a dial, report the address we dialed (it may be a DNS name the user wants to
+  // see again), for an accepted connection the socket's peer address.
+  return new SocketChannel(socket, dialed ?? remote, local)
+}
+
+class TcpListener implements TransportListener {
+  readonly #init: TransportListenerInit
+  readonly #options: TcpOptions
+  #server: net.Server | undefined
+
+  constructor (init: TransportListenerInit, options: TcpOptions) {
+    this.#init = init
+    this.#options = options
+  }
+
+  async listen (addr: Multiaddr): Promise<void> {
+    const target = requireTcpTarget(addr)
+    if (target.isDns) throw new Lp2pError(codes.ERR_INVALID_MULTIADDR, `cannot listen on a DNS address: ${addr.toString()}`)
+    if (this.#server !== undefined) throw new Lp2pError(codes.ERR_LISTEN_FAILED, 'this listener is already listening')
+    const keepAliveDelay = this.#options.keepAliveDelay ?? 60_000
+    const server = net.createServer({
+      allowHalfOpen: true,
+      noDelay: true,
+      keepAlive: keepAliveDelay > 0,
+      keepAliveInitialDelay: keepAliveDelay
+    }, (socket) => {
+      this.#init.onConnection(wrapSocket(socket))
+    })
+    server.maxConnections = this.#options.maxListenerConnections ?? 4096
+    this.#server = server
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => {
+        this.#server = undefined
+        reject(new Lp2pError(codes.ERR_LISTEN_FAILED, `cannot listen on ${addr.toString()}: ${err.message}`, { cause: err }))
+      }
+      server.once('error', onError)
+      server.listen({ host: target.host, port: target.port, ipv6Only: target.family === 6 }, () => {
+        server.off('error', onError)
+        server.on('error', (err) => { this.#init.onError?.(err) })
+        server.on('close', () => { this.#init.onClose?.() })
+        resolve()
+      })
+    })
+  }
+
+  getAddrs (): Multiaddr[] {
+    const server = this.#server
+    const address = server?.address()
+    if (server === undefined || address === null || address === undefined || typeof address === 'string') return []
+    const { address: host, port, family } = address
+    if (host === '0.0.0.0' || host === '::') {
+      return expandWildcard(host === '::' ? 6 : 4, port)
+    }
+    return [fromSocketAddress(host, port, family)]
+  }
+
+  async close (): Promise<void> {
+    const server = this.#server
+    if (server === undefined) return
+    this.#server = undefined
+    // server.close()'s callback waits for every accepted connection to end; the
+    // listening socket itself is closed at once, which is all "close" means here.
+    await new Promise<void>((resolve) => {
+      if (!server.listening) {
+        resolve()
+        return
+      }
+      server.close()
+      setImmediate(resolve)
+    })
+  }
+}
+
+/** Every interface address of the family (link-local IPv6 left out: it needs a zone). */
+function expandWildcard (family: 4 | 6, port: number): Multiaddr[] {
+  const out: Multiaddr[] = []
+  for (const infos of Object.values(os.networkInterfaces())) {
+    for (const info of infos ?? []) {
+      if (family === 4 && info.family === 'IPv4') out.push(multiaddr(`/ip4/${info.address}/tcp/${port}`))
+      else if (family === 6 && info.family === 'IPv6' && info.scopeid === 0) out.push(multiaddr(`/ip6/${info.address}/tcp/${port}`))
+    }
+  }
+  return out
+}

@@ -1,0 +1,119 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { ByteChannel } from '../../src/interfaces/channel.js'
+import { tcp } from '../../src/transport/tcp.js'
+import { isLp2pError } from '../../src/errors.js'
+import { collect } from '../helpers/channel.js'
+
+async function listening (addr = '/ip4/127.0.0.1/tcp/0') {
+  const accepted: ByteChannel[] = []
+  let onAccept: (() => void) | undefined
+  const listener = tcp().createListener({
+    onConnection: (ch) => { accepted.push(ch); onAccept?.() }
+  })
+  await listener.listen(multiaddr(addr))
+  const next = async (): Promise<ByteChannel> => {
+    if (accepted.length > 0) return accepted.shift() as ByteChannel
+    await new Promise<void>((resolve) => { onAccept = resolve })
+    return accepted.shift() as ByteChannel
+  }
+  return { listener, next }
+}
+
+describe('TCP transport', () => {
+  it('reports the real port of a port-0 listener and carries bytes both ways', async () => {
+    const { listener, next } = await listening()
+    const [addr] = listener.getAddrs()
+    assert.ok(addr !== undefined)
+    assert.match(addr.toString(), /^\/ip4\/127\.0\.0\.1\/tcp\/[1-9]\d*$/)
+    const client = await tcp().dial(addr)
+    const server = await next()
+    const atServer = collect(server)
+    const atClient = collect(client)
+    client.write(Buffer.from('hello'))
+    assert.equal((await atServer.waitFor(5)).toString(), 'hello')
+    server.write(Buffer.from('world'))
+    assert.equal((await atClient.waitFor(5)).toString(), 'world')
+    assert.equal(server.remoteAddr.toString().startsWith('/ip4/127.0.0.1/tcp/'), true)
+    client.destroy()
+    server.destroy()
+    await listener.close()
+  })
+
+  it('dials /dns4, /ip6 and addresses ending in /p2p', async () => {
+    const { listener, next } = await listening('/ip4/127.0.0.1/tcp/0')
+    const port = (listener.getAddrs()[0] as ReturnType<typeof multiaddr>).getComponents()[1]?.value
+    const viaDns = await tcp().dial(multiaddr(`/dns4/localhost/tcp/${port}`))
+    ;(await next()).destroy()
+    viaDns.destroy()
+    const withPeer = await tcp().dial(multiaddr(`/ip4/127.0.0.1/tcp/${port}/p2p/12D3KooWHFrmLWTTDD4NodngtRMEVYgxrsDCy8Bzc5c4gsAuakXp`))
+    ;(await next()).destroy()
+    withPeer.destroy()
+    await listener.close()
+
+    const v6 = await listening('/ip6/::1/tcp/0')
+    const [addr6] = v6.listener.getAddrs()
+    assert.match(String(addr6), /^\/ip6\/::1\/tcp\/\d+$/)
+    const c6 = await tcp().dial(addr6 as ReturnType<typeof multiaddr>)
+    ;(await v6.next()).destroy()
+    c6.destroy()
+    await v6.listener.close()
+  })
+
+  it('expands a wildcard listen address to interface addresses', async () => {
+    const { listener } = await listening('/ip4/0.0.0.0/tcp/0')
+    const addrs = listener.getAddrs().map(String)
+    assert.ok(addrs.some((a) => a.startsWith('/ip4/127.0.0.1/tcp/')), addrs.join(' '))
+    assert.ok(addrs.every((a) => !a.includes('0.0.0.0')))
+    await listener.close()
+  })
+
+  it('fails a refused dial with ERR_TRANSPORT_DIAL_FAILED', async () => {
+    const { listener } = await listening()
+    const addr = listener.getAddrs()[0] as ReturnType<typeof multiaddr>
+    await listener.close()
+    await assert.rejects(tcp().dial(addr), (e: unknown) => isLp2pError(e, 'ERR_TRANSPORT_DIAL_FAILED') && e.cause !== undefined)
+  })
+
+  it('honours an abort signal', async () => {
+    const ac = new AbortController()
+    ac.abort()
+    await assert.rejects(tcp().dial(multiaddr('/ip4/127.0.0.1/tcp/1'), { signal: ac.signal }), (e: unknown) => isLp2pError(e, 'ERR_ABORTED'))
+    // 192.0.2.0/24 is TEST-NET-1: never routed, so the connect hangs until aborted
+    const ac2 = new AbortController()
+    const p = tcp().dial(multiaddr('/ip4/192.0.2.1/tcp/4001'), { signal: ac2.signal })
+    setTimeout(() => ac2.abort(), 20)
+    await assert.rejects(p, (e: unknown) => isLp2pError(e))
+  })
+
+  it('keeps accepted connections up after the listener closes', async () => {
+    const { listener, next } = await listening()
+    const client = await tcp().dial(listener.getAddrs()[0] as ReturnType<typeof multiaddr>)
+    const server = await next()
+    await listener.close()
+    assert.deepEqual(listener.getAddrs(), [])
+    const atServer = collect(server)
+    client.write(Buffer.from('still here'))
+    assert.equal((await atServer.waitFor(10)).toString(), 'still here')
+    client.destroy()
+    server.destroy()
+  })
+
+  it('filters addresses it cannot handle', () => {
+    const t = tcp()
+    assert.equal(t.canDial(multiaddr('/ip4/1.2.3.4/tcp/1')), true)
+    assert.equal(t.canDial(multiaddr('/dns/example.com/tcp/1')), true)
+    assert.equal(t.canListen(multiaddr('/dns/example.com/tcp/1')), false)
+    assert.equal(t.canDial(multiaddr('/ip4/1.2.3.4/udp/1/quic-v1')), false)
+    assert.equal(t.canDial(multiaddr('/ip4/1.2.3.4/tcp/1/ws')), false)
+    assert.equal(t.canDial(multiaddr('/memory/x')), false)
+  })
+
+  it('fails to listen on a port in use with ERR_LISTEN_FAILED', async () => {
+    const { listener } = await listening()
+    const again = tcp().createListener({ onConnection: () => {} })
+    await assert.rejects(again.listen(listener.getAddrs()[0] as ReturnType<typeof multiaddr>), (e: unknown) => isLp2pError(e, 'ERR_LISTEN_FAILED'))
+    await listener.close()
+  })
+})
