@@ -1,0 +1,148 @@
+/**
+ * Ed25519 keys (peer-ids.md, "Ed25519"; RFC 8032), on node:crypto.
+ *
+ * - Public key `Data`: the raw 32-byte key.
+ * - Private key `Data`: `[32-byte seed][32-byte public key]` (64 bytes, the preferred
+ *   form). The older `[seed][public][public]` form (96 bytes) is accepted when both
+ *   public copies are identical, as the spec asks, and re-encoded as 64 bytes. In both
+ *   forms the public key must be the one the seed derives: a mismatched pair would sign
+ *   with one key and advertise another.
+ * - Signatures: plain Ed25519 (64 bytes) over the message, no pre-hash.
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto'
+import { codes, Lp2pError } from '../errors.js'
+import type { PrivateKey, PublicKey } from '../interfaces/keys.js'
+import { encodeKeyMessage } from './key-protobuf.js'
+import { bytesEqual, requireBytes } from './util.js'
+
+/** RFC 8032 section 5.1.5: public keys and seeds are 32 bytes, signatures 64. */
+export const ED25519_KEY_BYTES = 32
+export const ED25519_SIGNATURE_BYTES = 64
+
+/** DER prefixes that wrap a raw key as SPKI / PKCS#8 (RFC 8410 section 4 and 7). */
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
+
+export class Ed25519PublicKey implements PublicKey {
+  readonly type = 'Ed25519' as const
+  readonly raw: Uint8Array
+  readonly #key: KeyObject
+  #bytes: Uint8Array | undefined
+
+  /** @internal use {@link ed25519PublicKeyFromRaw}. */
+  constructor (raw: Uint8Array, key: KeyObject) {
+    this.raw = raw
+    this.#key = key
+  }
+
+  get bytes (): Uint8Array {
+    this.#bytes ??= encodeKeyMessage('Ed25519', this.raw)
+    return this.#bytes
+  }
+
+  verify (data: Uint8Array, sig: Uint8Array): boolean {
+    requireBytes(data, 'data')
+    requireBytes(sig, 'sig')
+    if (sig.length !== ED25519_SIGNATURE_BYTES) return false
+    try {
+      return verify(null, data, this.#key, sig)
+    } catch {
+      return false
+    }
+  }
+
+  equals (other: PublicKey): boolean {
+    return other.type === this.type && bytesEqual(other.raw, this.raw)
+  }
+}
+
+export class Ed25519PrivateKey implements PrivateKey {
+  readonly type = 'Ed25519' as const
+  readonly publicKey: Ed25519PublicKey
+  readonly raw: Uint8Array
+  readonly #key: KeyObject
+  #bytes: Uint8Array | undefined
+
+  /** @internal use {@link ed25519PrivateKeyFromRaw} or {@link generateEd25519}. */
+  constructor (raw: Uint8Array, key: KeyObject, publicKey: Ed25519PublicKey) {
+    this.raw = raw
+    this.#key = key
+    this.publicKey = publicKey
+  }
+
+  get bytes (): Uint8Array {
+    this.#bytes ??= encodeKeyMessage('Ed25519', this.raw)
+    return this.#bytes
+  }
+
+  sign (data: Uint8Array): Uint8Array {
+    requireBytes(data, 'data')
+    return new Uint8Array(sign(null, data, this.#key))
+  }
+}
+
+function invalidKey (message: string, cause?: unknown): Lp2pError {
+  return new Lp2pError(codes.ERR_INVALID_KEY, `invalid Ed25519 key: ${message}`, cause !== undefined ? { cause } : undefined)
+}
+
+/** A public key from its raw 32 bytes. @throws ERR_INVALID_KEY for another length. */
+export function ed25519PublicKeyFromRaw (raw: Uint8Array): Ed25519PublicKey {
+  if (raw.length !== ED25519_KEY_BYTES) throw invalidKey(`public key must be ${ED25519_KEY_BYTES} bytes, got ${raw.length}`)
+  const copy = Uint8Array.from(raw)
+  let key: KeyObject
+  try {
+    key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, copy]), format: 'der', type: 'spki' })
+  } catch (err) {
+    throw invalidKey('public key rejected by the crypto library', err)
+  }
+  return new Ed25519PublicKey(copy, key)
+}
+
+/**
+ * A private key from its `Data` bytes (64, or the legacy 96).
+ * @throws ERR_INVALID_KEY for another length, differing public copies, or a public key
+ *   the seed does not derive.
+ */
+export function ed25519PrivateKeyFromRaw (raw: Uint8Array): Ed25519PrivateKey {
+  if (raw.length !== 2 * ED25519_KEY_BYTES && raw.length !== 3 * ED25519_KEY_BYTES) {
+    throw invalidKey(`private key must be 64 bytes (or the legacy 96), got ${raw.length}`)
+  }
+  const seed = raw.subarray(0, ED25519_KEY_BYTES)
+  const pub = raw.subarray(ED25519_KEY_BYTES, 2 * ED25519_KEY_BYTES)
+  if (raw.length === 3 * ED25519_KEY_BYTES && !bytesEqual(pub, raw.subarray(2 * ED25519_KEY_BYTES))) {
+    throw invalidKey('the two public key copies of a 96-byte private key differ')
+  }
+  const key = fromSeed(seed)
+  const derived = publicRaw(key)
+  if (!bytesEqual(derived, pub)) throw invalidKey('the public key does not belong to the private key')
+  return assemble(seed, derived, key)
+}
+
+/** A fresh random key pair. */
+export function generateEd25519 (): Ed25519PrivateKey {
+  const { privateKey } = generateKeyPairSync('ed25519')
+  const der = privateKey.export({ format: 'der', type: 'pkcs8' })
+  const seed = new Uint8Array(der.subarray(der.length - ED25519_KEY_BYTES))
+  return assemble(seed, publicRaw(privateKey), privateKey)
+}
+
+function fromSeed (seed: Uint8Array): KeyObject {
+  try {
+    return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' })
+  } catch (err) {
+    throw invalidKey('private key rejected by the crypto library', err)
+  }
+}
+
+function publicRaw (key: KeyObject): Uint8Array {
+  const spki = createPublicKey(key).export({ format: 'der', type: 'spki' })
+  return new Uint8Array(spki.subarray(spki.length - ED25519_KEY_BYTES))
+}
+
+function assemble (seed: Uint8Array, pub: Uint8Array, key: KeyObject): Ed25519PrivateKey {
+  const raw = new Uint8Array(2 * ED25519_KEY_BYTES)
+  raw.set(seed, 0)
+  raw.set(pub, ED25519_KEY_BYTES)
+  const publicKey = new Ed25519PublicKey(raw.slice(ED25519_KEY_BYTES), createPublicKey(key))
+  return new Ed25519PrivateKey(raw, key, publicKey)
+}
