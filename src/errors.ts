@@ -160,6 +160,31 @@ export class DialError extends Lp2pError {
   }
 }
 
+/** The steps of a connection upgrade (`connections/README.md`, "Upgrading Connections"). */
+export type UpgradeStep = 'security-negotiation' | 'security-handshake' | 'muxer-negotiation' | 'muxer'
+
+/**
+ * A failed connection upgrade. `step` tells which step failed; `code` is the code of
+ * the underlying error when it has one (so a wrong remote peer stays
+ * `ERR_UNEXPECTED_PEER`), else `ERR_UPGRADE_FAILED`; `cause` is that error.
+ */
+export class UpgradeError extends Lp2pError {
+  readonly step: UpgradeStep
+  readonly direction: 'inbound' | 'outbound'
+
+  constructor (step: UpgradeStep, direction: 'inbound' | 'outbound', cause: unknown) {
+    const code = cause instanceof Lp2pError ? cause.code : codes.ERR_UPGRADE_FAILED
+    const detail = cause instanceof Error ? cause.message : String(cause)
+    super(code, `${direction} upgrade failed at ${step}: ${detail}`, { cause })
+    this.step = step
+    this.direction = direction
+  }
+
+  override get name (): string {
+    return 'UpgradeError'
+  }
+}
+
 /** True when `err` is an {@link Lp2pError}, optionally with the given code. */
 export function isLp2pError (err: unknown, code?: ErrorCode): err is Lp2pError {
   return err instanceof Lp2pError && (code === undefined || err.code === code)

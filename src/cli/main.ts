@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+/**
+ * The `lp2p` command: `listen`, `ping`, `id`. Errors go to stderr as one line with the
+ * error code, and the exit status is non-zero.
+ */
+import { existsSync } from 'node:fs'
+import { Command, InvalidArgumentError } from 'commander'
+import { createNode } from '../node.js'
+import { generateKeyPair, loadKeyFile, parseKeyType, peerIdFromPrivateKey, saveKeyFile } from '../identity/index.js'
+import type { PrivateKey } from '../interfaces/keys.js'
+import { ECHO_PROTOCOL, handleEcho } from '../protocols/echo.js'
+import { VERSION } from '../version.js'
+import { defaultKeyPath } from './key-path.js'
+import { jsonLine, reportError } from './output.js'
+
+/** Default listen address of `lp2p listen`: every IPv4 interface, a free port. */
+const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/0'
+
+async function loadIdentity (keyPath: string | undefined): Promise<{ key: PrivateKey, source: string }> {
+  const file = keyPath ?? defaultKeyPath()
+  if (keyPath !== undefined || existsSync(file)) {
+    return { key: await loadKeyFile(file), source: file }
+  }
+  return { key: generateKeyPair('Ed25519'), source: 'ephemeral (run `lp2p id --init` to keep one)' }
+}
+
+const program = new Command()
+program
+  .name('lp2p')
+  .description('A libp2p node: TCP, Noise, yamux, ping, identify, echo.')
+  .version(VERSION)
+
+program.command('listen')
+  .description('start a node that serves ping, identify and /echo/1.0.0 until interrupted')
+  .option('-l, --listen <multiaddr...>', 'addresses to listen on', [DEFAULT_LISTEN])
+  .option('-k, --key <file>', 'identity key file (default: $LP2P_KEY or ~/.lp2p/identity.json if present)')
+  .option('--json', 'print one JSON line {"peerId", "multiaddrs"} once listening')
+  .action(async (opts: { listen: string[], key?: string, json?: boolean }) => {
+    const { key, source } = await loadIdentity(opts.key)
+    const node = createNode({ privateKey: key, listen: opts.listen })
+    node.handle(ECHO_PROTOCOL, (stream) => { handleEcho(stream) }, { maxInboundStreams: 64 })
+    await node.start()
+    const addrs = node.getMultiaddrs().map(String)
+    if (opts.json === true) {
+      jsonLine({ peerId: node.peerId.toString(), multiaddrs: addrs })
+    } else {
+      process.stdout.write(`peer id:  ${node.peerId.toString()}\nidentity: ${source}\nlistening on:\n${addrs.map((a) => `  ${a}`).join('\n')}\n`)
+      node.on('peer:connect', (p) => { process.stdout.write(`connected:    ${p.toString()}\n`) })
+      node.on('peer:disconnect', (p) => { process.stdout.write(`disconnected: ${p.toString()}\n`) })
+    }
+    await new Promise<void>((resolve) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop)
+        process.off('SIGTERM', stop)
+        resolve()
+      }
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+    })
+    await node.stop()
+  })
+
+program.command('ping')
+  .description('dial a peer and measure round trips with /ipfs/ping/1.0.0')
+  .argument('<multiaddr>', 'the peer address, e.g. /ip4/127.0.0.1/tcp/4001/p2p/12D3Koo...')
+  .option('-c, --count <n>', 'pings to send', positiveInt, 4)
+  .option('-i, --interval <ms>', 'pause between pings in ms', nonNegativeInt, 1000)
+  .option('-k, --key <file>', 'identity key file (default: a new key)')
+  .option('--json', 'print JSON lines instead of text')
+  .action(async (addr: string, opts: { count: number, interval: number, key?: string, json?: boolean }) => {
+    const key = opts.key !== undefined ? await loadKeyFile(opts.key) : generateKeyPair('Ed25519')
+    const node = createNode({ privateKey: key })
+    await node.start()
+    try {
+      const started = performance.now()
+      const conn = await node.dial(addr)
+      const connectMs = performance.now() - started
+      if (opts.json === true) jsonLine({ type: 'connected', peerId: conn.remotePeer.toString(), connectMillis: round(connectMs) })
+      else process.stdout.write(`connected to ${conn.remotePeer.toString()} in ${connectMs.toFixed(1)} ms (${conn.encryption}, ${conn.multiplexer})\n`)
+      const rtts: number[] = []
+      for (let i = 0; i < opts.count; i++) {
+        if (i > 0 && opts.interval > 0) await new Promise((resolve) => setTimeout(resolve, opts.interval))
+        const rtt = await node.ping(conn.remotePeer)
+        rtts.push(rtt)
+        if (opts.json === true) jsonLine({ type: 'ping', seq: i + 1, rttMillis: round(rtt) })
+        else process.stdout.write(`ping ${i + 1}: ${rtt.toFixed(3)} ms\n`)
+      }
+      const min = Math.min(...rtts)
+      const max = Math.max(...rtts)
+      const avg = rtts.reduce((a, b) => a + b, 0) / rtts.length
+      if (opts.json === true) {
+        jsonLine({ type: 'summary', count: rtts.length, minMillis: round(min), avgMillis: round(avg), maxMillis: round(max) })
+      } else {
+        process.stdout.write(`${rtts.length} pings: min ${min.toFixed(3)} ms, avg ${avg.toFixed(3)} ms, max ${max.toFixed(3)} ms\n`)
+      }
+    } finally {
+      await node.stop()
+    }
+  })
+
+program.command('id')
+  .description('show this node\'s identity, or create one with --init')
+  .option('--init', 'create a new identity key file')
+  .option('-k, --key <file>', 'key file (default: $LP2P_KEY or ~/.lp2p/identity.json)')
+  .option('-t, --type <type>', 'key type for --init: ed25519, secp256k1, ecdsa, rsa', 'ed25519')
+  .option('--force', 'with --init, overwrite an existing key file')
+  .option('--json', 'print JSON')
+  .action(async (opts: { init?: boolean, key?: string, type: string, force?: boolean, json?: boolean }) => {
+    const file = opts.key ?? defaultKeyPath()
+    let key: PrivateKey
+    if (opts.init === true) {
+      if (existsSync(file) && opts.force !== true) {
+        throw new InvalidArgumentError(`${file} already exists (use --force to replace it)`)
+      }
+      key = generateKeyPair(parseKeyType(opts.type))
+      await saveKeyFile(file, key)
+    } else {
+      key = await loadKeyFile(file)
+    }
+    const id = peerIdFromPrivateKey(key)
+    if (opts.json === true) {
+      jsonLine({ peerId: id.toString(), cid: id.toCID(), type: key.type, keyFile: file })
+    } else {
+      process.stdout.write(`peer id:  ${id.toString()}\ncid:      ${id.toCID()}\nkey type: ${key.type}\nkey file: ${file}${opts.init === true ? ' (created)' : ''}\n`)
+    }
+  })
+
+function positiveInt (v: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer')
+  return n
+}
+
+function nonNegativeInt (v: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer')
+  return n
+}
+
+function round (ms: number): number {
+  return Math.round(ms * 1000) / 1000
+}
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  reportError(err)
+})

@@ -1,0 +1,26 @@
+/** Output helpers for the CLI: one error line with its code on stderr, JSON lines. */
+import { isLp2pError } from '../errors.js'
+
+/** Prints `lp2p: ERR_CODE: message` (and the cause chain, briefly) and sets exit code 1. */
+export function reportError (err: unknown): void {
+  const parts: string[] = []
+  let e: unknown = err
+  for (let depth = 0; e !== undefined && depth < 4; depth++) {
+    if (e instanceof Error) {
+      const code = (e as { code?: unknown }).code
+      parts.push(typeof code === 'string' && depth === 0 ? `${code}: ${e.message}` : e.message)
+      e = e.cause
+    } else {
+      parts.push(String(e))
+      break
+    }
+  }
+  // The first message usually already quotes its cause; repeat only what it does not.
+  const line = parts.filter((p, i) => i === 0 || !(parts[0] as string).includes(p)).join(' <- ')
+  process.stderr.write(`lp2p: ${isLp2pError(err) || (err as { code?: unknown })?.code !== undefined ? '' : 'error: '}${line}\n`)
+  process.exitCode = 1
+}
+
+export function jsonLine (value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`)
+}

@@ -1,0 +1,141 @@
+/**
+ * An upgraded connection: the muxer over the secure channel, plus what the node and
+ * users need to know about it (`connections/README.md`, "Opening New Streams Over a
+ * Connection").
+ *
+ * Driver code. Outbound streams negotiate their protocol here; inbound streams are
+ * handed to the node, which owns the protocol handlers.
+ */
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Connection, ConnectionStatus, NewStreamOptions, Stream } from '../interfaces/connection.js'
+import type { PeerId, PublicKey } from '../interfaces/keys.js'
+import type { Direction, MuxedStream, StreamMuxer } from '../interfaces/muxer.js'
+import type { Upgraded } from '../upgrader/upgrader.js'
+import { codes, invalidArgType, Lp2pError } from '../errors.js'
+import { deadline } from '../util/deadline.js'
+import { selectOnStream } from '../negotiation/stream-negotiation.js'
+
+export interface ConnectionInit {
+  id: string
+  /** A stream the remote opened; the node negotiates and dispatches it. */
+  onIncomingStream: (stream: Stream, connection: ConnectionImpl) => void
+  /** A stream of ours whose protocol is agreed (or assumed, when lazy). */
+  onStreamOpen: (stream: Stream, connection: ConnectionImpl) => void
+  /** The connection closed; final. */
+  onClose: (connection: ConnectionImpl, err?: Error) => void
+  /** Time allowed to negotiate an outbound stream's protocol, ms. */
+  streamNegotiationTimeout: number
+  /** Time a graceful close waits for streams before resetting them, ms. */
+  closeTimeout: number
+}
+
+export class ConnectionImpl implements Connection {
+  readonly id: string
+  readonly remotePeer: PeerId
+  readonly remotePublicKey: PublicKey
+  readonly remoteAddr: Multiaddr
+  readonly localAddr: Multiaddr | undefined
+  readonly direction: Direction
+  readonly encryption: string
+  readonly multiplexer: string
+  readonly timeline: { readonly open: number, readonly upgraded: number, close?: number }
+  /** How the muxer was agreed (inlined in the handshake, lazily, or by multistream). */
+  readonly muxerNegotiation: Upgraded['muxerNegotiation']
+
+  #status: ConnectionStatus = 'open'
+  readonly #muxer: StreamMuxer
+  readonly #init: ConnectionInit
+  #closeError: Error | undefined
+
+  constructor (upgraded: Upgraded, opened: number, init: ConnectionInit) {
+    this.id = init.id
+    this.#init = init
+    this.remotePeer = upgraded.remotePeer
+    this.remotePublicKey = upgraded.remotePublicKey
+    this.remoteAddr = upgraded.channel.remoteAddr
+    this.localAddr = upgraded.channel.localAddr
+    this.direction = upgraded.direction
+    this.encryption = upgraded.encryption
+    this.multiplexer = upgraded.multiplexer
+    this.muxerNegotiation = upgraded.muxerNegotiation
+    this.timeline = { open: opened, upgraded: Date.now() }
+    this.#muxer = upgraded.muxerFactory.createStreamMuxer(upgraded.channel, {
+      direction: upgraded.direction,
+      onIncomingStream: (stream) => {
+        init.onIncomingStream(this.#adopt(stream), this)
+      },
+      onClose: (err) => { this.#closed(err) }
+    })
+  }
+
+  get status (): ConnectionStatus {
+    return this.#status
+  }
+
+  get streams (): readonly Stream[] {
+    return this.#muxer.streams as readonly Stream[]
+  }
+
+  /** Why the connection closed, when it closed with an error. */
+  get closeError (): Error | undefined {
+    return this.#closeError
+  }
+
+  async newStream (protocols: string | readonly string[], options: NewStreamOptions = {}): Promise<Stream> {
+    const list = typeof protocols === 'string' ? [protocols] : protocols
+    if (!Array.isArray(list) || list.length === 0 || list.some((p) => typeof p !== 'string')) {
+      throw invalidArgType('protocols', 'a protocol id or a non-empty array of protocol ids', protocols)
+    }
+    if (this.#status !== 'open') {
+      throw new Lp2pError(codes.ERR_CONNECTION_CLOSED, `connection ${this.id} is ${this.#status}`)
+    }
+    const stream = this.#adopt(this.#muxer.newStream())
+    const dl = deadline(this.#init.streamNegotiationTimeout, options.signal, 'stream protocol negotiation')
+    try {
+      await selectOnStream(stream, list, { signal: dl.signal, ...(options.lazy !== undefined ? { lazy: options.lazy } : {}) })
+    } finally {
+      dl.clear()
+    }
+    this.#init.onStreamOpen(stream, this)
+    return stream
+  }
+
+  async close (options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#status === 'closed') return
+    this.#status = 'closing'
+    const dl = deadline(this.#init.closeTimeout, options.signal, 'connection close')
+    try {
+      await this.#muxer.close({ signal: dl.signal })
+    } catch (err) {
+      this.#muxer.abort(err instanceof Error ? err : new Error(String(err)))
+    } finally {
+      dl.clear()
+    }
+  }
+
+  abort (err?: Error): void {
+    if (this.#status === 'closed') return
+    this.#status = 'closing'
+    this.#muxer.abort(err ?? new Lp2pError(codes.ERR_CONNECTION_CLOSED, 'connection aborted'))
+  }
+
+  #adopt (stream: MuxedStream): Stream {
+    Object.defineProperty(stream, 'connection', { value: this, enumerable: false, configurable: true })
+    // A remote reset destroys the stream with an error. Without any 'error' listener
+    // Node would turn that into an uncaught exception, letting a peer crash the
+    // process. The error still reaches every listener the application adds, `for
+    // await` loops and `pipeline()`.
+    stream.on('error', ignore)
+    return stream as Stream
+  }
+
+  #closed (err?: Error): void {
+    if (this.#status === 'closed') return
+    this.#status = 'closed'
+    this.#closeError = err
+    this.timeline.close = Date.now()
+    this.#init.onClose(this, err)
+  }
+}
+
+function ignore (): void {}

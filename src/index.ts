@@ -1,0 +1,29 @@
+/**
+ * lp2p: a libp2p connection stack for Node.js. Public exports only.
+ */
+export { createNode, Lp2pNode, type NodeStatus } from './node.js'
+export type { NodeOptions, NodeEvents } from './node-options.js'
+export type * from './interfaces/index.js'
+
+export {
+  Lp2pError, TimeoutError, AbortError, DialError, UpgradeError, codes, isLp2pError,
+  type ErrorCode, type UpgradeStep
+} from './errors.js'
+
+export {
+  generateKeyPair, privateKeyFromProtobuf, publicKeyFromProtobuf, peerIdFromPublicKey,
+  peerIdFromPrivateKey, peerIdFromString, peerIdFromBytes, isPeerId, loadKeyFile, saveKeyFile,
+  parseKeyType
+} from './identity/index.js'
+
+export { tcp, type TcpOptions } from './transport/tcp.js'
+export { memory, type MemoryTransportOptions } from './transport/memory.js'
+export { noise } from './security/noise/index.js'
+export { yamux } from './muxer/yamux/index.js'
+
+export { MemoryPeerStore } from './peer-store/memory-peer-store.js'
+export type { StreamHandler, HandlerOptions } from './protocols/registry.js'
+export { PING_PROTOCOL } from './protocols/ping.js'
+export { IDENTIFY_PROTOCOL, IDENTIFY_PUSH_PROTOCOL, type IdentifyResult } from './protocols/identify.js'
+export { ECHO_PROTOCOL, handleEcho } from './protocols/echo.js'
+export { VERSION } from './version.js'

@@ -1,0 +1,209 @@
+/**
+ * Identify `/ipfs/id/1.0.0` and push `/ipfs/id/push/1.0.0` (`specs/identify.md`).
+ *
+ * - Query: we open a stream, the remote sends its Identify message and closes. We run
+ *   it once per connection in the background (never delaying the first stream) and
+ *   keep the result per connection.
+ * - Answer: we send ours (observedAddr = the address we see the remote at) and close.
+ * - Push: when our protocols or addresses change we send our message to every
+ *   connected peer that supports push; a received push updates the peer store
+ *   (spec: "missing fields should be ignored").
+ * - The public key in the message must belong to the connection's peer; otherwise the
+ *   message is rejected (a peer cannot claim another identity's key).
+ */
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Connection, Stream } from '../interfaces/connection.js'
+import type { PeerId, PrivateKey, PublicKey } from '../interfaces/keys.js'
+import type { PeerStore } from '../interfaces/peer-store.js'
+import { codes, Lp2pError } from '../errors.js'
+import { peerIdFromPublicKey, publicKeyFromProtobuf } from '../identity/index.js'
+import { deadline } from '../util/deadline.js'
+import { encodeLengthPrefixed } from '../wire/length-prefixed.js'
+import { decodeIdentify, encodeIdentify, MAX_IDENTIFY_MESSAGE_BYTES, type IdentifyMessage } from './identify-message.js'
+import { readAllLengthPrefixed } from './stream-io.js'
+
+export const IDENTIFY_PROTOCOL = '/ipfs/id/1.0.0'
+export const IDENTIFY_PUSH_PROTOCOL = '/ipfs/id/push/1.0.0'
+/** Default protocolVersion; the spec's field is free-form ("ipfs/0.1.0" is what go, rust and js send). */
+export const DEFAULT_PROTOCOL_VERSION = 'ipfs/0.1.0'
+/**
+ * Messages accepted on one identify stream: go-libp2p splits a large message in two
+ * (the signed peer record separately); 4 leaves margin and bounds the total to 32 KiB.
+ */
+const MAX_MESSAGES_PER_STREAM = 4
+/** Default time for one identify exchange, ms: a couple of round trips on slow links. */
+export const DEFAULT_IDENTIFY_TIMEOUT = 10_000
+
+export interface IdentifyResult {
+  peerId: PeerId
+  connection: Connection
+  protocolVersion?: string
+  agentVersion?: string
+  publicKey?: PublicKey
+  listenAddrs: Multiaddr[]
+  observedAddr?: Multiaddr
+  protocols: string[]
+  /** True when this came from a push rather than our query. */
+  push: boolean
+}
+
+/** What the identify service needs from the node. */
+export interface IdentifyHost {
+  readonly privateKey: PrivateKey
+  readonly agentVersion: string
+  readonly protocolVersion: string
+  getMultiaddrs: () => Multiaddr[]
+  getProtocols: () => string[]
+  getConnections: () => Connection[]
+  readonly peerStore: PeerStore
+  /** Called for every successful identify or push received. */
+  onIdentify: (result: IdentifyResult) => void
+}
+
+export class IdentifyService {
+  readonly #host: IdentifyHost
+  readonly #timeout: number
+  readonly #results = new WeakMap<Connection, Promise<IdentifyResult>>()
+
+  constructor (host: IdentifyHost, options: { timeout?: number } = {}) {
+    this.#host = host
+    this.#timeout = options.timeout ?? DEFAULT_IDENTIFY_TIMEOUT
+  }
+
+  /** Our Identify message as sent on `connection`. */
+  message (connection: Connection): Uint8Array {
+    const host = this.#host
+    return encodeLengthPrefixed(encodeIdentify({
+      protocolVersion: host.protocolVersion,
+      agentVersion: host.agentVersion,
+      publicKey: host.privateKey.publicKey.bytes,
+      listenAddrs: host.getMultiaddrs(),
+      observedAddr: connection.remoteAddr,
+      protocols: host.getProtocols()
+    }))
+  }
+
+  /** Handler of `/ipfs/id/1.0.0`: send ours and close. */
+  handleIdentify (stream: Stream, connection: Connection): void {
+    stream.on('error', () => {})
+    stream.end(this.message(connection))
+    stream.resume()
+  }
+
+  /** Handler of `/ipfs/id/push/1.0.0`: apply what the remote pushes. */
+  async handlePush (stream: Stream, connection: Connection): Promise<void> {
+    stream.end()
+    const dl = deadline(this.#timeout, undefined, 'identify push')
+    const onAbort = (): void => { stream.destroy(dl.signal.reason as Error) }
+    dl.signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      const msg = await this.#read(stream)
+      await this.#apply(connection, msg, true)
+    } finally {
+      dl.signal.removeEventListener('abort', onAbort)
+      dl.clear()
+    }
+  }
+
+  /**
+   * The remote's identify result for `connection`: runs the query once per connection
+   * and returns the same result to every caller.
+   */
+  async identify (connection: Connection, options: { signal?: AbortSignal } = {}): Promise<IdentifyResult> {
+    let p = this.#results.get(connection)
+    if (p === undefined) {
+      p = this.#query(connection)
+      this.#results.set(connection, p)
+      // A failure is reported to callers; a failed background run must not be unhandled.
+      p.catch(() => {})
+    }
+    if (options.signal === undefined) return await p
+    const signal = options.signal
+    return await new Promise<IdentifyResult>((resolve, reject) => {
+      const onAbort = (): void => { reject(new Lp2pError(codes.ERR_ABORTED, 'identify aborted', { cause: signal.reason })) }
+      if (signal.aborted) onAbort()
+      signal.addEventListener('abort', onAbort, { once: true })
+      ;(p as Promise<IdentifyResult>).then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
+    })
+  }
+
+  /** Sends our message to every connected peer known to support push. */
+  async push (): Promise<void> {
+    const tasks: Array<Promise<void>> = []
+    for (const conn of this.#host.getConnections()) {
+      if (conn.status !== 'open') continue
+      tasks.push(this.#pushTo(conn).catch(() => {}))
+    }
+    await Promise.all(tasks)
+  }
+
+  async #pushTo (conn: Connection): Promise<void> {
+    const info = await this.#host.peerStore.get(conn.remotePeer)
+    if (info?.protocols.includes(IDENTIFY_PUSH_PROTOCOL) !== true) return
+    const dl = deadline(this.#timeout, undefined, 'identify push')
+    try {
+      const stream = await conn.newStream(IDENTIFY_PUSH_PROTOCOL, { signal: dl.signal })
+      stream.on('error', () => {})
+      stream.end(this.message(conn))
+      stream.resume()
+    } finally {
+      dl.clear()
+    }
+  }
+
+  async #query (connection: Connection): Promise<IdentifyResult> {
+    const dl = deadline(this.#timeout, undefined, 'identify')
+    let stream: Stream | undefined
+    const onAbort = (): void => { stream?.destroy(dl.signal.reason as Error) }
+    dl.signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      stream = await connection.newStream(IDENTIFY_PROTOCOL, { signal: dl.signal })
+      stream.end()
+      const msg = await this.#read(stream)
+      return await this.#apply(connection, msg, false)
+    } finally {
+      dl.signal.removeEventListener('abort', onAbort)
+      dl.clear()
+    }
+  }
+
+  async #read (stream: Stream): Promise<IdentifyMessage> {
+    const parts = await readAllLengthPrefixed(stream, MAX_IDENTIFY_MESSAGE_BYTES, MAX_MESSAGES_PER_STREAM)
+    if (parts.length === 0) throw new Lp2pError(codes.ERR_PROTOCOL_VIOLATION, 'identify stream closed without a message')
+    let msg: IdentifyMessage | undefined
+    for (const part of parts) msg = decodeIdentify(part, msg)
+    return msg as IdentifyMessage
+  }
+
+  async #apply (connection: Connection, msg: IdentifyMessage, push: boolean): Promise<IdentifyResult> {
+    const peerId = connection.remotePeer
+    let publicKey: PublicKey | undefined
+    if (msg.publicKey !== undefined) {
+      publicKey = publicKeyFromProtobuf(msg.publicKey)
+      if (!peerIdFromPublicKey(publicKey).equals(peerId)) {
+        throw new Lp2pError(codes.ERR_PROTOCOL_VIOLATION, `identify from ${peerId.toString()} carries another peer's public key`)
+      }
+    }
+    const result: IdentifyResult = {
+      peerId,
+      connection,
+      listenAddrs: msg.listenAddrs,
+      protocols: msg.protocols,
+      push,
+      ...(msg.protocolVersion !== undefined ? { protocolVersion: msg.protocolVersion } : {}),
+      ...(msg.agentVersion !== undefined ? { agentVersion: msg.agentVersion } : {}),
+      ...(publicKey !== undefined ? { publicKey } : {}),
+      ...(msg.observedAddr !== undefined ? { observedAddr: msg.observedAddr } : {})
+    }
+    // A push may carry only what changed: keep what we knew for fields it leaves out.
+    await this.#host.peerStore.patch(peerId, {
+      ...(msg.listenAddrs.length > 0 || !push ? { addresses: msg.listenAddrs } : {}),
+      ...(msg.protocols.length > 0 || !push ? { protocols: msg.protocols } : {}),
+      ...(publicKey !== undefined ? { publicKey } : {}),
+      ...(msg.agentVersion !== undefined ? { agentVersion: msg.agentVersion } : {}),
+      ...(msg.protocolVersion !== undefined ? { protocolVersion: msg.protocolVersion } : {})
+    })
+    this.#host.onIdentify(result)
+    return result
+  }
+}

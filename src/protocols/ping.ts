@@ -1,0 +1,80 @@
+/**
+ * Ping `/ipfs/ping/1.0.0` (`specs/ping.md`): the dialer sends 32 random bytes, the
+ * listener echoes them, the dialer measures the round trip.
+ *
+ * - The listener loops, echoing every payload until the dialer half-closes, then
+ *   closes its side (spec: "SHOULD loop and echo the next payload").
+ * - The listener accepts at most two ping streams per peer (spec: "SHOULD accept at
+ *   most two streams per peer"): the handler is registered with maxInboundStreams 2.
+ * - The dialer keeps at most one outbound ping stream per peer (spec: "MUST NOT keep
+ *   more than one"): pings to one connection are serialized.
+ */
+import { randomBytes } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
+import type { Connection, Stream } from '../interfaces/connection.js'
+import { codes, Lp2pError } from '../errors.js'
+import { readExactly } from './stream-io.js'
+
+export const PING_PROTOCOL = '/ipfs/ping/1.0.0'
+/** Payload size fixed by the spec. */
+export const PING_LENGTH = 32
+/** Spec: "at most two streams per peer". */
+export const PING_MAX_INBOUND_STREAMS = 2
+
+/** The listener side: echo everything back, with backpressure, until the remote ends. */
+export function handlePing (stream: Stream): void {
+  stream.on('error', () => {})
+  stream.pipe(stream)
+}
+
+const queues = new WeakMap<Connection, Promise<unknown>>()
+
+export interface PingOptions {
+  signal?: AbortSignal
+  /** Payloads to send on the stream; the result has one RTT per payload. Default 1. */
+  count?: number
+  /** Pause between payloads, ms. Default 0. */
+  interval?: number
+}
+
+/**
+ * Pings over `connection`: opens one stream, sends `count` payloads one after the
+ * other, returns each round trip in ms (fractional).
+ */
+export async function ping (connection: Connection, options: PingOptions = {}): Promise<number[]> {
+  const previous = queues.get(connection) ?? Promise.resolve()
+  const run = previous.catch(() => {}).then(async () => await pingNow(connection, options))
+  queues.set(connection, run)
+  return await run
+}
+
+async function pingNow (connection: Connection, options: PingOptions): Promise<number[]> {
+  const count = options.count ?? 1
+  const stream = await connection.newStream(PING_PROTOCOL, options.signal !== undefined ? { signal: options.signal } : {})
+  const onAbort = (): void => { stream.destroy(new Lp2pError(codes.ERR_ABORTED, 'ping aborted')) }
+  options.signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    const rtts: number[] = []
+    for (let i = 0; i < count; i++) {
+      if (i > 0 && (options.interval ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, options.interval))
+      const payload = randomBytes(PING_LENGTH)
+      const start = performance.now()
+      stream.write(payload)
+      const echo = await readExactly(stream, PING_LENGTH)
+      const rtt = performance.now() - start
+      if (!Buffer.from(echo).equals(payload)) {
+        throw new Lp2pError(codes.ERR_PROTOCOL_VIOLATION, 'ping echo does not match the payload')
+      }
+      rtts.push(rtt)
+    }
+    stream.end()
+    // Read the remote's close so the stream can finish closing.
+    stream.resume()
+    return rtts
+  } catch (err) {
+    stream.destroy()
+    throw err
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort)
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Varint length-prefixed messages (the framing of Identify, and of most libp2p
+ * request/response protocols). Pure and incremental, like every decoder here.
+ */
+import { codes, Lp2pError } from '../errors.js'
+import { decodeUvarint, uvarintLength, writeUvarint } from './varint.js'
+
+/** Prefixes `msg` with its varint length. */
+export function encodeLengthPrefixed (msg: Uint8Array): Uint8Array {
+  const out = new Uint8Array(uvarintLength(msg.length) + msg.length)
+  out.set(msg, writeUvarint(msg.length, out, 0))
+  return out
+}
+
+export class LengthPrefixedDecoder {
+  readonly #maxLength: number
+  #buf: Uint8Array = new Uint8Array(0)
+  #off = 0
+
+  /** @param maxLength largest message accepted; a longer prefix is ERR_MESSAGE_TOO_LARGE. */
+  constructor (maxLength: number) {
+    this.#maxLength = maxLength
+  }
+
+  /** Bytes buffered and not yet returned. */
+  get buffered (): number {
+    return this.#buf.length - this.#off
+  }
+
+  push (chunk: Uint8Array): void {
+    if (chunk.length === 0) return
+    if (this.#off === this.#buf.length) {
+      this.#buf = chunk
+      this.#off = 0
+      return
+    }
+    const rest = this.#buf.subarray(this.#off)
+    const joined = new Uint8Array(rest.length + chunk.length)
+    joined.set(rest, 0)
+    joined.set(chunk, rest.length)
+    this.#buf = joined
+    this.#off = 0
+  }
+
+  /**
+   * The next complete message, or undefined when more bytes are needed.
+   * @throws Lp2pError ERR_INVALID_VARINT or ERR_MESSAGE_TOO_LARGE
+   */
+  next (): Uint8Array | undefined {
+    // A length up to 2^28 fits 4 varint bytes; limits here are far smaller.
+    const vi = decodeUvarint(this.#buf, this.#off, 4)
+    if (vi === undefined) return undefined
+    if (vi.value > this.#maxLength) {
+      throw new Lp2pError(codes.ERR_MESSAGE_TOO_LARGE, `message of ${vi.value} bytes exceeds the limit of ${this.#maxLength}`)
+    }
+    const start = this.#off + vi.length
+    const end = start + vi.value
+    if (end > this.#buf.length) return undefined
+    this.#off = end
+    return this.#buf.subarray(start, end)
+  }
+}
