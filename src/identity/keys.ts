@@ -2,27 +2,27 @@
  * Key generation and the protobuf entry points for all key types (peer-ids.md, "Keys").
  * Each type lives in its own module; this one only dispatches on the `Type` field.
  */
-import { codes, invalidArgValue, Lp2pError } from '../errors.js'
+import { invalidArgValue } from '../errors.js'
 import type { KeyType, PrivateKey, PublicKey } from '../interfaces/keys.js'
+import { ecdsaPrivateKeyFromRaw, ecdsaPublicKeyFromRaw, generateEcdsa } from './ecdsa.js'
 import { ed25519PrivateKeyFromRaw, ed25519PublicKeyFromRaw, generateEd25519 } from './ed25519.js'
 import { decodeKeyMessage, keyTypeFromCode, MAX_PRIVATE_KEY_BYTES, MAX_PUBLIC_KEY_BYTES } from './key-protobuf.js'
+import { generateRsa, rsaPrivateKeyFromRaw, rsaPublicKeyFromRaw } from './rsa.js'
+import { generateSecp256k1, secp256k1PrivateKeyFromRaw, secp256k1PublicKeyFromRaw } from './secp256k1.js'
 import { requireBytes } from './util.js'
 
-function notYet (type: KeyType): never {
-  throw new Lp2pError(codes.ERR_UNSUPPORTED_KEY_TYPE, `${type} keys are not supported yet`)
-}
-
 /**
- * Generates a key pair of `type` (default Ed25519). `bits` applies to RSA only.
- * @throws RangeError for an unknown type.
+ * Generates a key pair of `type` (default Ed25519). `bits` applies to RSA only
+ * (default 2048, at most 4096); ECDSA keys are P-256.
+ * @throws RangeError for an unknown type or RSA size.
  */
 export function generateKeyPair (type: KeyType = 'Ed25519', bits?: number): PrivateKey {
   switch (type) {
     case 'Ed25519': return generateEd25519()
-    case 'secp256k1': case 'ECDSA': case 'RSA':
-      void bits
-      return notYet(type)
-    default: throw invalidArgValue('type', `is not a key type: ${String(type)}`)
+    case 'secp256k1': return generateSecp256k1()
+    case 'ECDSA': return generateEcdsa()
+    case 'RSA': return generateRsa(bits)
+    default: throw invalidArgValue('type', `is not a key type (Ed25519, secp256k1, ECDSA, RSA): ${String(type)}`)
   }
 }
 
@@ -34,10 +34,11 @@ export function generateKeyPair (type: KeyType = 'Ed25519', bits?: number): Priv
 export function publicKeyFromProtobuf (bytes: Uint8Array): PublicKey {
   requireBytes(bytes, 'bytes')
   const { typeCode, data } = decodeKeyMessage(bytes, MAX_PUBLIC_KEY_BYTES, 'PublicKey')
-  const type = keyTypeFromCode(typeCode)
-  switch (type) {
+  switch (keyTypeFromCode(typeCode)) {
     case 'Ed25519': return ed25519PublicKeyFromRaw(data)
-    default: return notYet(type)
+    case 'secp256k1': return secp256k1PublicKeyFromRaw(data)
+    case 'ECDSA': return ecdsaPublicKeyFromRaw(data)
+    case 'RSA': return rsaPublicKeyFromRaw(data)
   }
 }
 
@@ -49,9 +50,10 @@ export function publicKeyFromProtobuf (bytes: Uint8Array): PublicKey {
 export function privateKeyFromProtobuf (bytes: Uint8Array): PrivateKey {
   requireBytes(bytes, 'bytes')
   const { typeCode, data } = decodeKeyMessage(bytes, MAX_PRIVATE_KEY_BYTES, 'PrivateKey')
-  const type = keyTypeFromCode(typeCode)
-  switch (type) {
+  switch (keyTypeFromCode(typeCode)) {
     case 'Ed25519': return ed25519PrivateKeyFromRaw(data)
-    default: return notYet(type)
+    case 'secp256k1': return secp256k1PrivateKeyFromRaw(data)
+    case 'ECDSA': return ecdsaPrivateKeyFromRaw(data)
+    case 'RSA': return rsaPrivateKeyFromRaw(data)
   }
 }
