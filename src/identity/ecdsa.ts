@@ -24,7 +24,7 @@ import { codes, Lp2pError } from '../errors.js'
 import type { PrivateKey, PublicKey } from '../interfaces/keys.js'
 import { decodeDerSignature, toP1363 } from './ecdsa-signature.js'
 import { encodeKeyMessage } from './key-protobuf.js'
-import { bytesEqual, requireBytes } from './util.js'
+import { bytesEqual, derSequenceContent, requireBytes, startsWith } from './util.js'
 
 /** Accepted curves: OpenSSL name -> JWK name and scalar size in bytes (SEC 2 v2). */
 const CURVES: Readonly<Record<string, { jwk: string, bytes: number }>> = {
@@ -120,6 +120,9 @@ function publicFromJwk (jwk: JsonWebKey, scalarBytes: number): EcdsaPublicKey {
  * @throws ERR_INVALID_KEY for bytes that are not an EC SPKI on an accepted curve.
  */
 export function ecdsaPublicKeyFromRaw (raw: Uint8Array): EcdsaPublicKey {
+  // SubjectPublicKeyInfo ::= SEQUENCE { algorithm SEQUENCE, subjectPublicKey BIT STRING }
+  const content = derSequenceContent(raw)
+  if (content === undefined || content[0] !== 0x30) throw invalidKey('public key is not one DER SubjectPublicKeyInfo')
   let key: KeyObject
   try {
     key = createPublicKey({ key: Buffer.from(raw), format: 'der', type: 'spki' })
@@ -136,6 +139,10 @@ export function ecdsaPublicKeyFromRaw (raw: Uint8Array): EcdsaPublicKey {
  *   embedded public key that the private scalar does not derive.
  */
 export function ecdsaPrivateKeyFromRaw (raw: Uint8Array): EcdsaPrivateKey {
+  // ECPrivateKey ::= SEQUENCE { version INTEGER (1), privateKey OCTET STRING, ... }; a
+  // PKCS#8 key (version 0, then a SEQUENCE) is refused, as Go's ParseECPrivateKey does.
+  const content = derSequenceContent(raw)
+  if (content === undefined || !startsWith(content, [0x02, 0x01, 0x01, 0x04])) throw invalidKey('private key is not one DER ECPrivateKey (SEC 1)')
   let parsed: KeyObject
   try {
     parsed = createPrivateKey({ key: Buffer.from(raw), format: 'der', type: 'sec1' })

@@ -22,7 +22,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, t
 import { codes, invalidArgValue, Lp2pError } from '../errors.js'
 import type { PrivateKey, PublicKey } from '../interfaces/keys.js'
 import { encodeKeyMessage } from './key-protobuf.js'
-import { bytesEqual, requireBytes } from './util.js'
+import { bytesEqual, derSequenceContent, requireBytes, startsWith } from './util.js'
 
 export const MIN_RSA_BITS = 2048
 export const MAX_RSA_BITS = 8192
@@ -126,6 +126,9 @@ function publicFrom (key: KeyObject): RsaPublicKey {
  *   outside the bounds above.
  */
 export function rsaPublicKeyFromRaw (raw: Uint8Array): RsaPublicKey {
+  // SubjectPublicKeyInfo ::= SEQUENCE { algorithm SEQUENCE, subjectPublicKey BIT STRING }
+  const content = derSequenceContent(raw)
+  if (content === undefined || content[0] !== 0x30) throw invalidKey('public key is not one DER SubjectPublicKeyInfo')
   let key: KeyObject
   try {
     key = createPublicKey({ key: Buffer.from(raw), format: 'der', type: 'spki' })
@@ -144,6 +147,10 @@ const SELF_TEST = new TextEncoder().encode('lp2p RSA private key consistency che
  *   bounds, or inconsistent components (checked by signing and verifying once).
  */
 export function rsaPrivateKeyFromRaw (raw: Uint8Array): RsaPrivateKey {
+  // RSAPrivateKey ::= SEQUENCE { version INTEGER (0), modulus INTEGER, ... }; PKCS#8
+  // would have an AlgorithmIdentifier SEQUENCE (0x30) after the version.
+  const content = derSequenceContent(raw)
+  if (content === undefined || !startsWith(content, [0x02, 0x01, 0x00, 0x02])) throw invalidKey('private key is not one DER PKCS#1 RSAPrivateKey')
   let key: KeyObject
   try {
     key = createPrivateKey({ key: Buffer.from(raw), format: 'der', type: 'pkcs1' })
