@@ -62,7 +62,8 @@ export function encodeKeyMessage (type: KeyType, data: Uint8Array): Uint8Array {
 /**
  * Decodes a `PublicKey` or `PrivateKey` message.
  * @throws Lp2pError `ERR_INVALID_KEY` (cause: the protobuf error) for malformed bytes,
- *   a missing, repeated or unknown field, or input over `maxSize`.
+ *   a missing, repeated or unknown field, or input over `maxSize`;
+ *   `ERR_UNSUPPORTED_KEY_TYPE` for a Type outside [0, 2^31).
  */
 export function decodeKeyMessage (bytes: Uint8Array, maxSize: number, what: string): KeyMessage {
   let typeCode: number | undefined
@@ -71,9 +72,13 @@ export function decodeKeyMessage (bytes: Uint8Array, maxSize: number, what: stri
     const r = new ProtobufReader(bytes, { maxSize })
     for (let f = r.next(); f !== 0; f = r.next()) {
       if (f === 1 && typeCode === undefined) {
-        // An enum is an int32 on the wire; negative values arrive as 10-byte varints.
-        const v = r.int32()
-        typeCode = v
+        // An enum is an int32; negative values arrive as 10-byte varints. Any value
+        // outside [0, 2^31) is no KeyType; do not truncate it to 32 bits (2^32 is not RSA).
+        const v = r.uint64()
+        if (v > 0x7fffffffn) {
+          throw new Lp2pError(codes.ERR_UNSUPPORTED_KEY_TYPE, `unsupported key type ${BigInt.asIntN(64, v)}`)
+        }
+        typeCode = Number(v)
       } else if (f === 2 && data === undefined) {
         data = r.bytes()
       } else {
@@ -81,7 +86,7 @@ export function decodeKeyMessage (bytes: Uint8Array, maxSize: number, what: stri
       }
     }
   } catch (err) {
-    if (err instanceof Lp2pError && err.code === codes.ERR_INVALID_KEY) throw err
+    if (err instanceof Lp2pError && (err.code === codes.ERR_INVALID_KEY || err.code === codes.ERR_UNSUPPORTED_KEY_TYPE)) throw err
     throw new Lp2pError(codes.ERR_INVALID_KEY, `malformed ${what} message: ${(err as Error).message}`, { cause: err })
   }
   if (typeCode === undefined) throw new Lp2pError(codes.ERR_INVALID_KEY, `${what} message lacks the required Type field`)

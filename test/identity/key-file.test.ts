@@ -93,8 +93,7 @@ describe('key files', () => {
 
   it('round-trips every key type', async () => {
     for (const type of ['Ed25519', 'secp256k1', 'ECDSA', 'RSA'] as KeyType[]) {
-      let key
-      try { key = generateKeyPair(type) } catch (e) { if (code('ERR_UNSUPPORTED_KEY_TYPE')(e)) continue; throw e }
+      const key = generateKeyPair(type)
       const path = join(dir, `${type}.key`)
       await saveKeyFile(path, key)
       assert.deepEqual((await loadKeyFile(path)).bytes, key.bytes, type)
