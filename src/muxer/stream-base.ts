@@ -1,0 +1,194 @@
+/**
+ * The part of a multiplexed stream that does not depend on the muxer: a Node `Duplex`
+ * (`MuxedStream` in src/interfaces/muxer.ts) fed by a muxer session through a
+ * {@link StreamSink}, with
+ * - read-side flow control: the muxer is told only about bytes the application has
+ *   actually taken out of the readable buffer (or an interceptor consumed), so a reader
+ *   that stops reading stops the window updates and the remote writer stops;
+ * - write-side backpressure: `write()` data is framed as far as the muxer allows and
+ *   the write callback waits for the rest, so `write()` returns false and `'drain'`
+ *   follows when the send window or the connection is full;
+ * - half-close (`end()` sends the muxer's FIN, reading goes on), reset (`destroy()`),
+ *   and the inbound interceptor used by multistream-select on streams.
+ *
+ * Driver code (a Node stream). A muxer subclasses it and implements the four
+ * `send*`/`onConsumed` hooks.
+ */
+import { Duplex } from 'node:stream'
+import type { Direction, InboundInterceptor, MuxedStream } from '../interfaces/muxer.js'
+import { WriteQueue } from './write-queue.js'
+
+/** Where a muxer session delivers one stream's events. */
+export interface StreamSink {
+  /** Payload bytes, in order (owned by the sink from here on). */
+  onData (data: Uint8Array): void
+  /** The remote half-closed; no more data follows. */
+  onRemoteEnd (): void
+  /** The stream is gone (remote reset, or the connection ended). Final. */
+  onReset (err: Error): void
+  /** The stream may send again. */
+  onWritable (): void
+}
+
+export interface StreamBaseOptions {
+  id: string
+  direction: Direction
+  readableHighWaterMark: number
+  writableHighWaterMark: number
+}
+
+type WriteCallback = (error?: Error | null) => void
+
+export abstract class MuxedStreamBase extends Duplex implements MuxedStream {
+  readonly id: string
+  readonly direction: Direction
+  protocol: string | undefined
+  readonly timeline: { open: number, close?: number }
+  /** What the muxer session calls; forwards to this stream. */
+  protected readonly sink: StreamSink
+
+  #interceptor: InboundInterceptor | null = null
+  readonly #queue = new WriteQueue()
+  #pendingWrite: WriteCallback | undefined
+  /** Bytes pushed into the readable side, and how many of them were reported read. */
+  #pushed = 0
+  #reported = 0
+
+  constructor (options: StreamBaseOptions) {
+    super({
+      allowHalfOpen: true,
+      readableHighWaterMark: options.readableHighWaterMark,
+      writableHighWaterMark: options.writableHighWaterMark
+    })
+    this.id = options.id
+    this.direction = options.direction
+    this.timeline = { open: Date.now() }
+    this.sink = {
+      onData: (data) => { this.#onData(data) },
+      onRemoteEnd: () => { this.#onRemoteEnd() },
+      onReset: (err) => { this.destroy(err) },
+      onWritable: () => { this.#pump() }
+    }
+  }
+
+  // --- for the muxer -------------------------------------------------------------
+
+  /** Frames what it can of `queue` (views, no copies); true once the queue is empty. */
+  protected abstract sendData (queue: WriteQueue): boolean
+  /** Our half-close (FIN), after everything written so far. */
+  protected abstract sendEnd (): void
+  /** Reset (RST), when the stream is still open at the muxer level; no-op otherwise. */
+  protected abstract sendReset (): void
+  /** The application consumed `n` received bytes: the muxer may grant more. */
+  protected abstract onConsumed (n: number): void
+
+  // --- MuxedStream ---------------------------------------------------------------
+
+  setInboundInterceptor (fn: InboundInterceptor | null): void {
+    this.#interceptor = fn
+  }
+
+  // --- readable side -------------------------------------------------------------
+
+  override _read (): void {
+    this.#reportConsumed()
+  }
+
+  #onData (data: Uint8Array): void {
+    if (this.destroyed) return
+    const fn = this.#interceptor
+    if (fn === null) {
+      this.#push(data)
+      return
+    }
+    const rest = fn(data)
+    if (rest === undefined) {
+      this.onConsumed(data.byteLength)
+      return
+    }
+    if (this.#interceptor === fn) this.#interceptor = null
+    const consumed = data.byteLength - rest.byteLength
+    // An interceptor may hand back bytes of earlier chunks it already consumed (and
+    // we already reported): those must not be reported a second time when read.
+    if (consumed >= 0) this.onConsumed(consumed)
+    else this.#reported -= consumed
+    if (!this.destroyed && rest.byteLength > 0) this.#push(rest)
+  }
+
+  #onRemoteEnd (): void {
+    if (this.destroyed) return
+    const fn = this.#interceptor
+    if (fn !== null) {
+      this.#interceptor = null
+      const rest = fn(null)
+      if (this.destroyed) return
+      if (rest !== undefined && rest.byteLength > 0) {
+        this.#reported += rest.byteLength
+        this.#push(rest)
+      }
+    }
+    this.push(null)
+  }
+
+  #push (data: Uint8Array): void {
+    this.#pushed += data.byteLength
+    this.push(data)
+    this.#reportConsumed()
+  }
+
+  /** Reports bytes that left the readable buffer since the last report. */
+  #reportConsumed (): void {
+    const read = this.#pushed - this.readableLength
+    if (read > this.#reported && !this.destroyed) {
+      const n = read - this.#reported
+      this.#reported = read
+      this.onConsumed(n)
+    }
+  }
+
+  // --- writable side -------------------------------------------------------------
+
+  override _write (chunk: Buffer, _encoding: BufferEncoding, callback: WriteCallback): void {
+    this.#queue.push(chunk)
+    this.#pendingWrite = callback
+    this.#pump()
+  }
+
+  override _writev (chunks: Array<{ chunk: Buffer }>, callback: WriteCallback): void {
+    for (const c of chunks) this.#queue.push(c.chunk)
+    this.#pendingWrite = callback
+    this.#pump()
+  }
+
+  /**
+   * Frames queued bytes; completes the write once all are framed. The callback is
+   * called synchronously when everything fits, so all writes of one turn are framed
+   * into the same flush. (As with any Duplex, a buffer passed to `write()` must not be
+   * modified afterwards: the frames reference it until the flush at the end of the turn.)
+   */
+  #pump (): void {
+    const cb = this.#pendingWrite
+    if (cb === undefined) return
+    if (this.#queue.length > 0 && !this.sendData(this.#queue)) return
+    this.#pendingWrite = undefined
+    cb()
+  }
+
+  override _final (callback: WriteCallback): void {
+    this.sendEnd()
+    callback()
+  }
+
+  override _destroy (err: Error | null, callback: (error?: Error | null) => void): void {
+    this.#interceptor = null
+    this.#queue.clear()
+    this.sendReset()
+    this.timeline.close = Date.now()
+    const pending = this.#pendingWrite
+    this.#pendingWrite = undefined
+    callback(err)
+    // A write waiting for the window fails with the stream (Node only fails the
+    // writes it still buffers itself).
+    if (pending !== undefined) pending(err ?? new Error('the stream was destroyed'))
+  }
+}

@@ -1,0 +1,326 @@
+/**
+ * The yamux driver: connects a {@link YamuxSession} to a {@link ByteChannel}, timers
+ * and Node streams. Thin: every protocol decision is the session's.
+ *
+ * Output is coalesced: frames produced during one turn of the event loop (by any
+ * number of streams) leave in one `channel.writev()`, so small writes share one
+ * encrypted message and one syscall. The flush runs once the microtask queue is empty
+ * (a microtask that schedules a `process.nextTick`), so promise continuations that
+ * write right after an `await` join the same flush (bench/yamux-frames.ts measures the
+ * alternatives). When the channel's write returns false, nothing more is written until
+ * `onDrain`, and streams are asked to wait, so backpressure reaches every stream's
+ * `write()`.
+ */
+import { performance } from 'node:perf_hooks'
+import type { ByteChannel, ByteChannelHandler } from '../../interfaces/channel.js'
+import type { MuxedStream, StreamMuxer, StreamMuxerInit } from '../../interfaces/muxer.js'
+import { AbortError, codes, Lp2pError } from '../../errors.js'
+import { GoAwayCode } from './frame.js'
+import { YamuxSession, type SessionHandler } from './session.js'
+import { YamuxStream } from './stream.js'
+import type { YamuxConfig } from './config.js'
+
+export const YAMUX_PROTOCOL = '/yamux/1.0.0'
+
+/** Milliseconds, monotonic. The default is `performance.now`; tests inject their own. */
+export type Clock = () => number
+
+/**
+ * After we end the channel (graceful close, or after a GoAway for an error) the remote
+ * has this long to close its side before the channel is destroyed: enough to read the
+ * GoAway and finish, while a peer that never closes cannot hold the connection open.
+ */
+export const CLOSE_GRACE_MS = 10_000
+
+export class YamuxMuxer implements StreamMuxer {
+  readonly protocol = YAMUX_PROTOCOL
+  readonly #channel: ByteChannel
+  readonly #init: StreamMuxerInit
+  readonly #config: YamuxConfig
+  readonly #clock: Clock
+  readonly #session: YamuxSession
+  readonly #streams = new Map<number, YamuxStream>()
+  #status: 'open' | 'closing' | 'closed' = 'open'
+  #closing: Promise<void> | undefined
+  #flushScheduled = false
+  #inputPaused = false
+  #channelClosed = false
+  #finalized = false
+  #keepAlive: NodeJS.Timeout | undefined
+  #keepAliveAt = Infinity
+  #grace: NodeJS.Timeout | undefined
+  #idleWaiters: Array<() => void> = []
+  #channelCloseWaiters: Array<() => void> = []
+
+  constructor (channel: ByteChannel, init: StreamMuxerInit, config: YamuxConfig, clock: Clock = () => performance.now()) {
+    this.#channel = channel
+    this.#init = init
+    this.#config = config
+    this.#clock = clock
+    const handler: SessionHandler = {
+      onInboundStream: (state) => {
+        const stream = new YamuxStream(this.#session, this.#config, this.#clock(), state)
+        this.#streams.set(state.id, stream)
+        try {
+          this.#init.onIncomingStream(stream)
+        } catch (err) {
+          stream.destroy(err as Error)
+        }
+      },
+      onOutput: () => { this.#scheduleFlush() },
+      onStreamRemoved: (state) => {
+        this.#streams.delete(state.id)
+        if (this.#streams.size === 0) this.#onIdle()
+      },
+      onRemoteGoAway: () => {
+        if (this.#status === 'open') this.#status = 'closing'
+        if (this.#streams.size === 0) this.#onIdle()
+      },
+      onFailure: (err) => { this.#fail(err) }
+    }
+    this.#session = new YamuxSession(init.direction, config, handler, clock())
+    const channelHandler: ByteChannelHandler = {
+      onData: (chunk) => { this.#onData(chunk) },
+      onEnd: () => { this.#onChannelEnd() },
+      onClose: (err) => { this.#onChannelClose(err) },
+      onDrain: () => { this.#onDrain() }
+    }
+    channel.attach(channelHandler)
+    this.#armKeepAlive()
+  }
+
+  get status (): 'open' | 'closing' | 'closed' {
+    return this.#status
+  }
+
+  get streams (): readonly MuxedStream[] {
+    return [...this.#streams.values()]
+  }
+
+  /** Latest RTT measured with yamux pings (ms), if any. */
+  get rtt (): number | undefined {
+    return this.#session.rtt
+  }
+
+  newStream (): MuxedStream {
+    if (this.#status !== 'open') {
+      throw new Lp2pError(codes.ERR_MUXER_CLOSED, `the muxer is ${this.#status}`)
+    }
+    const stream = new YamuxStream(this.#session, this.#config, this.#clock())
+    this.#streams.set(stream.streamId, stream)
+    return stream
+  }
+
+  async close (options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.#closing ??= this.#close(options.signal)
+    await this.#closing
+  }
+
+  abort (err: Error): void {
+    if (this.#status === 'closed') {
+      if (!this.#channelClosed) this.#channel.destroy(err)
+      return
+    }
+    this.#status = 'closed'
+    this.#clearTimers()
+    this.#session.terminate(err)
+    this.#channel.destroy(err)
+    this.#finalize(err)
+  }
+
+  // --- closing -------------------------------------------------------------------
+
+  async #close (signal: AbortSignal | undefined): Promise<void> {
+    if (this.#status === 'closed') return
+    const onAbort = (): void => {
+      this.abort(new AbortError('the muxer close was aborted', { cause: signal?.reason }))
+      this.#onIdle()
+      this.#onChannelClosed()
+    }
+    if (signal?.aborted === true) {
+      onAbort()
+      return
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      this.#status = 'closing'
+      this.#session.beginClose()
+      if (this.#streams.size > 0) {
+        await new Promise<void>((resolve) => { this.#idleWaiters.push(resolve) })
+      }
+      if (!this.#isClosed()) {
+        // GoAway(0) goes last, once our streams are done: js-libp2p-yamux treats a
+        // received GoAway(0) as the end of the connection and tears down its open
+        // streams, so sending it first (as the spec allows) would cut them short.
+        this.#session.sendGoAway(GoAwayCode.Normal)
+        this.#finish(undefined)
+      }
+      if (!this.#channelClosed) {
+        await new Promise<void>((resolve) => { this.#channelCloseWaiters.push(resolve) })
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /** A method, so that narrowing does not survive an await. */
+  #isClosed (): boolean {
+    return this.#status === 'closed'
+  }
+
+  /** Sends what is queued, ends the channel, and gives the remote a grace period. */
+  #finish (err: Lp2pError | undefined): void {
+    this.#status = 'closed'
+    this.#clearTimers()
+    this.#writeFinal()
+    this.#session.terminate(err)
+    this.#channel.end()
+    if (!this.#channelClosed) {
+      this.#grace = setTimeout(() => { this.#channel.destroy() }, CLOSE_GRACE_MS)
+      this.#grace.unref()
+    }
+    this.#finalize(err)
+  }
+
+  /** The session failed: protocol error (its GoAway is queued), remote GoAway error, keep-alive. */
+  #fail (err: Lp2pError): void {
+    if (this.#status === 'closed') return
+    if (err.code === codes.ERR_KEEP_ALIVE_TIMEOUT) {
+      // The connection is dead: nothing can be delivered on it any more.
+      this.#status = 'closed'
+      this.#clearTimers()
+      this.#channel.destroy(err)
+      this.#finalize(err)
+      return
+    }
+    this.#finish(err)
+  }
+
+  #writeFinal (): void {
+    const out = this.#session.takeOutput(this.#clock())
+    if (out !== undefined && !this.#channelClosed) this.#channel.writev(out)
+  }
+
+  #finalize (err: Error | undefined): void {
+    if (this.#finalized) return
+    this.#finalized = true
+    this.#onIdle()
+    this.#init.onClose?.(err)
+  }
+
+  #onIdle (): void {
+    const waiters = this.#idleWaiters
+    this.#idleWaiters = []
+    for (const w of waiters) w()
+    // Neither side can open streams any more and none is left: close.
+    const state = this.#session.state
+    if (this.#status === 'closing' && state.kind === 'closing' && state.remote && this.#closing === undefined) {
+      void this.close()
+    }
+  }
+
+  // --- channel events ------------------------------------------------------------
+
+  #onData (chunk: Uint8Array): void {
+    this.#session.receive(chunk, this.#clock())
+    if (!this.#inputPaused && this.#session.inputThrottled) {
+      this.#inputPaused = true
+      this.#channel.pause()
+    }
+  }
+
+  #onDrain (): void {
+    this.#session.drained()
+    if (this.#inputPaused) {
+      this.#inputPaused = false
+      this.#channel.resume()
+    }
+    this.#scheduleFlush()
+  }
+
+  /** The remote ended its side: no frame can arrive any more. */
+  #onChannelEnd (): void {
+    if (this.#status === 'closed') return
+    const open = this.#streams.size
+    this.#finish(open > 0 ? new Lp2pError(codes.ERR_CONNECTION_CLOSED, `the remote ended the connection with ${open} streams open`) : undefined)
+  }
+
+  #onChannelClose (err: Error | undefined): void {
+    this.#onChannelClosed()
+    if (this.#status === 'closed') return
+    this.#status = 'closed'
+    this.#clearTimers()
+    const open = this.#streams.size
+    let e: Error | undefined
+    if (err !== undefined) {
+      e = err instanceof Lp2pError && err.code === codes.ERR_CONNECTION_CLOSED
+        ? err
+        : new Lp2pError(codes.ERR_CONNECTION_CLOSED, `the connection closed: ${err.message}`, { cause: err })
+    } else if (open > 0) {
+      e = new Lp2pError(codes.ERR_CONNECTION_CLOSED, `the connection closed with ${open} streams open`)
+    }
+    this.#session.terminate(e)
+    this.#finalize(e)
+  }
+
+  #onChannelClosed (): void {
+    this.#channelClosed = true
+    if (this.#grace !== undefined) clearTimeout(this.#grace)
+    this.#grace = undefined
+    const waiters = this.#channelCloseWaiters
+    this.#channelCloseWaiters = []
+    for (const w of waiters) w()
+  }
+
+  // --- output --------------------------------------------------------------------
+
+  #scheduleFlush (): void {
+    if (this.#flushScheduled) return
+    this.#flushScheduled = true
+    queueMicrotask(this.#deferFlush)
+  }
+
+  readonly #deferFlush = (): void => { process.nextTick(this.#flush) }
+
+  readonly #flush = (): void => {
+    this.#flushScheduled = false
+    const session = this.#session
+    if (this.#status === 'closed' || session.blocked) return
+    const out = session.takeOutput(this.#clock())
+    if (out === undefined) return
+    session.flushed(this.#channel.writev(out))
+    this.#armKeepAlive()
+  }
+
+  // --- keep-alive ----------------------------------------------------------------
+
+  #armKeepAlive (): void {
+    const at = this.#session.nextTimeout()
+    if (at === undefined || this.#status === 'closed') {
+      this.#clearKeepAlive()
+      return
+    }
+    if (this.#keepAlive !== undefined && this.#keepAliveAt <= at) return
+    this.#clearKeepAlive()
+    this.#keepAliveAt = at
+    this.#keepAlive = setTimeout(this.#onKeepAlive, Math.max(0, Math.ceil(at - this.#clock())))
+    this.#keepAlive.unref()
+  }
+
+  readonly #onKeepAlive = (): void => {
+    this.#keepAlive = undefined
+    this.#keepAliveAt = Infinity
+    this.#session.handleTimeout(this.#clock())
+    this.#armKeepAlive()
+  }
+
+  #clearKeepAlive (): void {
+    if (this.#keepAlive !== undefined) clearTimeout(this.#keepAlive)
+    this.#keepAlive = undefined
+    this.#keepAliveAt = Infinity
+  }
+
+  #clearTimers (): void {
+    this.#clearKeepAlive()
+  }
+}
