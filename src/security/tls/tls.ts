@@ -33,7 +33,7 @@ import { ChannelDuplex, hasTakeableSocket, takeOverSocket } from './channel-dupl
 import { createCertificate, type LocalCertificate } from './certificate.js'
 import { verifyCertificateChain } from './verify.js'
 import { DEFAULT_MAX_CERTIFICATE_BYTES } from './x509.js'
-import { abortErrorFrom, codes, invalidArgType, invalidArgValue, Lp2pError } from '../../errors.js'
+import { abortErrorFrom, codes, invalidArgType, invalidArgValue, isLp2pError, Lp2pError } from '../../errors.js'
 
 /** `specs/tls.md`, "Handshake Protocol". */
 export const TLS_PROTOCOL = '/tls/1.0.0'
@@ -186,6 +186,7 @@ class TlsSecurity implements SecurityProtocol {
         socket.off('error', onError)
         socket.off('_tlsError', onError)
         socket.off('close', onClose)
+        socket.off('end', onEnd)
         signal?.removeEventListener('abort', onAbort)
       }
       const failWith = (err: Error): void => {
@@ -199,10 +200,17 @@ class TlsSecurity implements SecurityProtocol {
       }
       const onError = (err: Error): void => {
         lastError ??= err
-        failWith(handshakeError(`TLS handshake failed: ${err.message}`, err))
+        failWith(isLp2pError(err, codes.ERR_CONNECTION_CLOSED)
+          ? handshakeError(`the connection closed during the TLS handshake: ${err.message}`, err)
+          : handshakeError(`TLS handshake failed: ${describeTlsError(err)}`, err))
       }
       const onClose = (): void => {
         failWith(handshakeError('the connection closed during the TLS handshake', lastError))
+      }
+      // With allowHalfOpen a remote half-close does not close the socket by itself, and
+      // a handshake cannot finish without the remote's next flight.
+      const onEnd = (): void => {
+        failWith(handshakeError('the remote closed its side during the TLS handshake', lastError))
       }
       const onAbort = (): void => {
         if (signal !== undefined) failWith(abortReason(signal))
@@ -223,6 +231,7 @@ class TlsSecurity implements SecurityProtocol {
       socket.on('error', onError)
       socket.on('_tlsError', onError)
       socket.on('close', onClose)
+      socket.on('end', onEnd)
       signal?.addEventListener('abort', onAbort, { once: true })
     })
   }
@@ -272,6 +281,12 @@ function peerChain (socket: TLSSocket): Uint8Array[] {
     cert = next
   }
   return chain
+}
+
+/** OpenSSL errors carry a short `reason` ("wrong version number") beside a long message. */
+function describeTlsError (err: Error): string {
+  const reason = (err as { reason?: unknown }).reason
+  return typeof reason === 'string' && reason.length > 0 ? reason : err.message
 }
 
 function isAborted (signal: AbortSignal | undefined): signal is AbortSignal {

@@ -48,7 +48,7 @@ export interface BuildOptions {
   notBefore?: number
   notAfter?: number
   /** Signature algorithm OID and node hash (default ecdsa-with-SHA256). */
-  algorithm?: { oid: string, hash: string | null, params?: Uint8Array }
+  algorithm?: TestAlgorithm
   /** A different AlgorithmIdentifier OID in the outer Certificate. */
   outerAlgorithmOid?: string
   /** Flip a bit of the self-signature. */
@@ -57,9 +57,11 @@ export interface BuildOptions {
   issuerUniqueId?: boolean
 }
 
-export const ECDSA_SHA256 = { oid: '1.2.840.10045.4.3.2', hash: 'sha256' }
-export const ED25519_ALG = { oid: '1.3.101.112', hash: null }
-export const RSA_SHA256 = { oid: '1.2.840.113549.1.1.11', hash: 'sha256', params: Uint8Array.of(0x05, 0x00) }
+export interface TestAlgorithm { oid: string, hash: string | null, params?: Uint8Array }
+
+export const ECDSA_SHA256: TestAlgorithm = { oid: '1.2.840.10045.4.3.2', hash: 'sha256' }
+export const ED25519_ALG: TestAlgorithm = { oid: '1.3.101.112', hash: null }
+export const RSA_SHA256: TestAlgorithm = { oid: '1.2.840.113549.1.1.11', hash: 'sha256', params: Uint8Array.of(0x05, 0x00) }
 
 export function p256Key (): KeyObject {
   return generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey
