@@ -15,8 +15,8 @@
  */
 import { createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto'
 import type { PrivateKey } from '../../interfaces/keys.js'
+import { DerReader } from './der.js'
 import {
-  DerReader,
   encodeBitString,
   encodeBoolean,
   encodeExplicit,
@@ -27,7 +27,7 @@ import {
   encodeSequence,
   encodeSet,
   encodeTime
-} from './der.js'
+} from './der-encode.js'
 import { codes, Lp2pError } from '../../errors.js'
 
 /** `specs/tls.md`, "libp2p Public Key Extension": allocated by IANA to Protocol Labs. */

@@ -17,7 +17,7 @@ import {
 } from '../../../src/security/tls/index.js'
 import { generateKeyPair, peerIdFromPrivateKey, peerIdFromPublicKey } from '../../../src/identity/index.js'
 import type { KeyType } from '../../../src/interfaces/keys.js'
-import { encodeOctetString, encodeSequence } from '../../../src/security/tls/der.js'
+import { encodeOctetString, encodeSequence } from '../../../src/security/tls/der-encode.js'
 import { isLp2pError } from '../../../src/errors.js'
 import { buildCertificate, ED25519_ALG, p256Key, RSA_SHA256 } from './helpers.js'
 

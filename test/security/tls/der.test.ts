@@ -1,11 +1,8 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
+import { DerReader, MAX_DER_DEPTH, Tag, decodeOid } from '../../../src/security/tls/der.js'
 import {
-  DerReader,
-  MAX_DER_DEPTH,
-  Tag,
-  decodeOid,
   encodeBitString,
   encodeBoolean,
   encodeInteger,
@@ -14,7 +11,7 @@ import {
   encodeSequence,
   encodeTime,
   tlv
-} from '../../../src/security/tls/der.js'
+} from '../../../src/security/tls/der-encode.js'
 import { isLp2pError } from '../../../src/errors.js'
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'))

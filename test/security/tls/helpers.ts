@@ -19,7 +19,7 @@ import {
   encodeTime,
   encodeUtf8String,
   tlv
-} from '../../../src/security/tls/der.js'
+} from '../../../src/security/tls/der-encode.js'
 import { encodeSignedKey, signedKeyMessage, SIGNED_KEY_EXTENSION_OID } from '../../../src/security/tls/certificate.js'
 import { SocketChannel } from '../../../src/transport/socket-channel.js'
 
