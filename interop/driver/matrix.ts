@@ -1,0 +1,193 @@
+/**
+ * The interop matrix, as pure data: which cases to run for which pairs of
+ * implementations, and which are unsupported and why. No processes, no clock; the
+ * runner (`run-pair.ts`) executes what this plans and `report.ts` renders it.
+ *
+ * A case is one dialer and one listener with one transport/security/muxer combination
+ * and one key type per side. Two kinds of columns:
+ * - combinations: every transport x security x muxer, both sides on Ed25519 keys;
+ * - key types: each non-default key type on the base combination (tcp/noise/yamux,
+ *   the one every implementation has), so each key type crosses the wire.
+ */
+
+export const TRANSPORTS = ['tcp', 'ws'] as const
+export const SECURITY = ['noise', 'tls'] as const
+export const MUXERS = ['yamux', 'mplex'] as const
+export const KEY_TYPES = ['ed25519', 'secp256k1', 'ecdsa', 'rsa'] as const
+export const DEFAULT_KEY = 'ed25519'
+/** The combination every implementation supports; key-type cases run on it. */
+export const BASE_COMBO: Combo = { transport: 'tcp', security: 'noise', muxer: 'yamux' }
+
+export type Role = 'dialer' | 'listener'
+
+export interface Combo { transport: string, security: string, muxer: string }
+
+/** What one implementation can do; for lp2p reported by its peer, for others full sets less the unsupported file. */
+export interface Capabilities {
+  transports: string[]
+  security: string[]
+  muxers: string[]
+  keyTypes: string[]
+}
+
+/** One line of `interop/unsupported.json`. */
+export interface UnsupportedEntry {
+  transport?: string
+  security?: string
+  muxer?: string
+  role?: Role
+  keyType?: string
+  /** For keyType entries: 'host-key' (cannot use it itself), 'remote' (rejects it from a remote), absent = both. */
+  scope?: 'host-key' | 'remote'
+  reason: string
+}
+
+export interface Implementation {
+  name: string
+  /** lp2p's unsupported cells read 'lp2p-unsupported' and start passing once lp2p gains the feature. */
+  isLp2p: boolean
+  capabilities: Capabilities
+  unsupported: UnsupportedEntry[]
+}
+
+export interface Case {
+  /** Stable id, also the key in results.json. */
+  id: string
+  row: string
+  column: string
+  dialer: string
+  listener: string
+  combo: Combo
+  dialerKey: string
+  listenerKey: string
+}
+
+export type Skip = { kind: 'unsupported' | 'lp2p-unsupported', reason: string }
+
+export interface PlannedCase extends Case { skip?: Skip }
+
+export function comboLabel (c: Combo): string {
+  return `${c.transport}/${c.security}/${c.muxer}`
+}
+
+export function allCombos (): Combo[] {
+  const out: Combo[] = []
+  for (const transport of TRANSPORTS) {
+    for (const security of SECURITY) {
+      for (const muxer of MUXERS) out.push({ transport, security, muxer })
+    }
+  }
+  return out
+}
+
+/** The capabilities a reference implementation has: everything, less what its unsupported entries rule out entirely. */
+export function referenceCapabilities (entries: UnsupportedEntry[]): Capabilities {
+  const whole = (field: 'transport' | 'security' | 'muxer', value: string): boolean =>
+    entries.some((e) => e[field] === value && Object.keys(e).filter((k) => k !== 'reason').length === 1)
+  return {
+    transports: TRANSPORTS.filter((t) => !whole('transport', t)),
+    security: SECURITY.filter((s) => !whole('security', s)),
+    muxers: MUXERS.filter((m) => !whole('muxer', m)),
+    keyTypes: KEY_TYPES.filter((k) => !entries.some((e) => e.keyType === k && e.scope !== 'remote' &&
+      e.transport === undefined && e.security === undefined && e.muxer === undefined && e.role === undefined))
+  }
+}
+
+interface Side { impl: Implementation, role: Role, key: string, remoteKey: string }
+
+/** Why one side cannot run this case, or undefined. */
+function sideSkip (side: Side, combo: Combo): Skip | undefined {
+  const { impl, role, key, remoteKey } = side
+  const kind = impl.isLp2p ? 'lp2p-unsupported' : 'unsupported'
+  const caps = impl.capabilities
+  if (!caps.transports.includes(combo.transport)) return { kind, reason: `${impl.name}: no ${combo.transport} transport` }
+  if (!caps.security.includes(combo.security)) return { kind, reason: `${impl.name}: no ${combo.security}` }
+  if (!caps.muxers.includes(combo.muxer)) return { kind, reason: `${impl.name}: no ${combo.muxer}` }
+  if (!caps.keyTypes.includes(key)) return { kind, reason: `${impl.name}: no ${key} host key` }
+  for (const e of impl.unsupported) {
+    if (e.transport !== undefined && e.transport !== combo.transport) continue
+    if (e.security !== undefined && e.security !== combo.security) continue
+    if (e.muxer !== undefined && e.muxer !== combo.muxer) continue
+    if (e.role !== undefined && e.role !== role) continue
+    if (e.keyType !== undefined) {
+      const own = e.scope !== 'remote' && e.keyType === key
+      const remote = e.scope !== 'host-key' && e.keyType === remoteKey
+      if (!own && !remote) continue
+    }
+    return { kind, reason: `${impl.name}: ${e.reason}` }
+  }
+  return undefined
+}
+
+/**
+ * The key each side uses in a key-type column: the column's type where the side can
+ * make such a key, else Ed25519 (the side then only verifies the other's key). A pair
+ * in which neither side can make the key has nothing to test and is skipped.
+ */
+function keysFor (dialer: Implementation, listener: Implementation, keyType: string): [string, string] | undefined {
+  const can = (impl: Implementation): boolean => impl.capabilities.keyTypes.includes(keyType) &&
+    !impl.unsupported.some((e) => e.keyType === keyType && e.scope === 'host-key')
+  const d = can(dialer); const l = can(listener)
+  if (!d && !l) return undefined
+  return [d ? keyType : DEFAULT_KEY, l ? keyType : DEFAULT_KEY]
+}
+
+export function rowLabel (dialer: string, listener: string): string {
+  return `${dialer} -> ${listener}`
+}
+
+/** Every case for one ordered pair: all combinations, then the non-default key types. */
+export function planPair (dialer: Implementation, listener: Implementation): PlannedCase[] {
+  const row = rowLabel(dialer.name, listener.name)
+  const out: PlannedCase[] = []
+  const add = (column: string, combo: Combo, dialerKey: string, listenerKey: string, forced?: Skip): void => {
+    const skip = forced ??
+      sideSkip({ impl: dialer, role: 'dialer', key: dialerKey, remoteKey: listenerKey }, combo) ??
+      sideSkip({ impl: listener, role: 'listener', key: listenerKey, remoteKey: dialerKey }, combo)
+    const planned: PlannedCase = { id: `${row} ${column}`, row, column, dialer: dialer.name, listener: listener.name, combo, dialerKey, listenerKey }
+    if (skip !== undefined) planned.skip = skip
+    out.push(planned)
+  }
+  for (const combo of allCombos()) add(comboLabel(combo), combo, DEFAULT_KEY, DEFAULT_KEY)
+  for (const keyType of KEY_TYPES) {
+    if (keyType === DEFAULT_KEY) continue
+    const keys = keysFor(dialer, listener, keyType)
+    const column = `key:${keyType}`
+    if (keys === undefined) {
+      const lp2pMissing = (dialer.isLp2p && !dialer.capabilities.keyTypes.includes(keyType)) ||
+        (listener.isLp2p && !listener.capabilities.keyTypes.includes(keyType))
+      add(column, BASE_COMBO, keyType, keyType, {
+        kind: lp2pMissing ? 'lp2p-unsupported' : 'unsupported',
+        reason: `neither ${dialer.name} nor ${listener.name} can make a ${keyType} host key`
+      })
+    } else {
+      add(column, BASE_COMBO, keys[0], keys[1])
+    }
+  }
+  return out
+}
+
+/** Which ordered pairs to run. */
+export type PairMode = 'lp2p' | 'reference' | 'all'
+
+export function planPairs (impls: Implementation[], mode: PairMode): Array<[Implementation, Implementation]> {
+  const lp2p = impls.filter((i) => i.isLp2p)
+  const refs = impls.filter((i) => !i.isLp2p)
+  const pairs: Array<[Implementation, Implementation]> = []
+  if (mode !== 'reference') {
+    for (const l of lp2p) {
+      for (const r of refs) pairs.push([l, r], [r, l])
+      pairs.push([l, l])
+    }
+  }
+  if (mode !== 'lp2p') {
+    for (const a of refs) {
+      for (const b of refs) if (a !== b) pairs.push([a, b])
+    }
+  }
+  return pairs
+}
+
+export function planMatrix (impls: Implementation[], mode: PairMode): PlannedCase[] {
+  return planPairs(impls, mode).flatMap(([d, l]) => planPair(d, l))
+}

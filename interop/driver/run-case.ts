@@ -1,0 +1,188 @@
+/**
+ * Runs one case of the matrix: starts the listener, waits for its address line,
+ * starts the dialer with that address, and judges the dialer's JSON line.
+ *
+ * Every process is started as its own process group (`detached`), and every group
+ * is killed when its case ends, when a timeout fires, and when the driver exits, so
+ * no peer outlives the run. Output is kept bounded (the last {@link MAX_OUTPUT} bytes
+ * of each stream), since a misbehaving peer may print without end.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import type { PeerCommand } from './peers.js'
+import type { Case } from './matrix.js'
+
+/** The last 64 KiB of a peer's stdout or stderr: enough for any stack trace, bounded against a chatty peer. */
+const MAX_OUTPUT = 64 * 1024
+/** A listener must print its address within this: Python's imports take ~2 s on a busy 2-core machine. */
+const LISTENER_START_MS = 30_000
+/** Extra time the driver gives a dialer past its own INTEROP_TIMEOUT_SECS before killing it. */
+const DIALER_GRACE_MS = 5_000
+
+export interface CaseResult {
+  id: string
+  status: 'pass' | 'fail'
+  handshakePlusOneRTTMillis?: number
+  pingRTTMillis?: number
+  remoteAgent?: string
+  /** What failed, one line. */
+  error?: string
+  dialerStderr?: string
+  listenerStderr?: string
+  elapsedMillis: number
+}
+
+export interface RunOptions {
+  timeoutSecs: number
+  /** Extra environment for lp2p's peer only (e.g. LP2P_INTEROP_BREAK). */
+  lp2pEnv: Record<string, string>
+}
+
+const live = new Set<ChildProcess>()
+
+/** Kills a child's whole process group (it was started detached, so its pid is the group id). */
+function killGroup (child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) {
+    live.delete(child)
+    return
+  }
+  try { process.kill(-child.pid, 'SIGKILL') } catch { /* already gone */ }
+  live.delete(child)
+}
+
+/** Kills every peer still running; called on exit and on SIGINT/SIGTERM. */
+export function killAll (): void {
+  for (const child of [...live]) killGroup(child)
+}
+
+class Tail {
+  #text = ''
+  push (chunk: Buffer): void {
+    this.#text += chunk.toString('utf8')
+    if (this.#text.length > MAX_OUTPUT) this.#text = this.#text.slice(-MAX_OUTPUT)
+  }
+
+  get text (): string { return this.#text }
+}
+
+interface Started {
+  child: ChildProcess
+  stdout: Tail
+  stderr: Tail
+  exited: Promise<number | string>
+}
+
+function start (cmd: PeerCommand, env: Record<string, string>): Started {
+  const child = spawn(cmd.command, cmd.args, {
+    cwd: cmd.cwd,
+    env: { ...process.env, ...cmd.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true
+  })
+  live.add(child)
+  const stdout = new Tail(); const stderr = new Tail()
+  child.stdout?.on('data', (c: Buffer) => stdout.push(c))
+  child.stderr?.on('data', (c: Buffer) => stderr.push(c))
+  const exited = new Promise<number | string>((resolve) => {
+    child.on('error', (err) => { stderr.push(Buffer.from(`spawn error: ${err.message}\n`)); resolve('spawn-error') })
+    child.on('close', (code, signal) => { live.delete(child); resolve(code ?? signal ?? 'unknown') })
+  })
+  return { child, stdout, stderr, exited }
+}
+
+/** Resolves to the value after `ms`, with an unref'd timer; `cancel` clears it. */
+function delay<T> (ms: number, value: T): { promise: Promise<T>, cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined
+  const promise = new Promise<T>((resolve) => { timer = setTimeout(() => resolve(value), ms) })
+  return { promise, cancel: () => clearTimeout(timer) }
+}
+
+/** The first complete JSON line of `text` that has `field`, or undefined. */
+export function findJsonLine (text: string, field: string): Record<string, unknown> | undefined {
+  for (const line of text.split('\n')) {
+    const trimmed = line.trim()
+    if (!trimmed.startsWith('{')) continue
+    try {
+      const value = JSON.parse(trimmed) as unknown
+      if (typeof value === 'object' && value !== null && field in value) return value as Record<string, unknown>
+    } catch { /* not JSON: a log line */ }
+  }
+  return undefined
+}
+
+/** Checks a dialer's result line against the contract; returns an error or undefined. */
+export function checkDialerResult (line: Record<string, unknown> | undefined): string | undefined {
+  if (line === undefined) return 'dialer printed no result line'
+  const num = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0
+  if (!num(line.handshakePlusOneRTTMillis)) return 'handshakePlusOneRTTMillis missing or not a number'
+  if (!num(line.pingRTTMilllis)) return 'pingRTTMilllis missing or not a number'
+  if (line.echoOk !== true) return 'echoOk is not true'
+  if (typeof line.remoteAgent !== 'string' || line.remoteAgent === '') return 'remoteAgent missing: identify not read'
+  const protocols = line.remoteProtocols
+  if (!Array.isArray(protocols) || !protocols.includes('/echo/1.0.0') || !protocols.includes('/ipfs/ping/1.0.0')) {
+    return 'remoteProtocols from identify lack /echo/1.0.0 or /ipfs/ping/1.0.0'
+  }
+  return undefined
+}
+
+function caseEnv (c: Case, role: 'listener' | 'dialer', key: string, timeoutSecs: number): Record<string, string> {
+  return {
+    INTEROP_ROLE: role,
+    INTEROP_TRANSPORT: c.combo.transport,
+    INTEROP_SECURITY: c.combo.security,
+    INTEROP_MUXER: c.combo.muxer,
+    INTEROP_KEY_TYPE: key,
+    INTEROP_TIMEOUT_SECS: String(timeoutSecs)
+  }
+}
+
+export async function runCase (c: Case, commands: Map<string, PeerCommand>, options: RunOptions): Promise<CaseResult> {
+  const began = performance.now()
+  const cmd = (name: string): PeerCommand => {
+    const found = commands.get(name)
+    if (found === undefined) throw new Error(`no command for ${name}`)
+    return found
+  }
+  const extra = (name: string): Record<string, string> => name === 'lp2p' ? options.lp2pEnv : {}
+  const listener = start(cmd(c.listener), { ...caseEnv(c, 'listener', c.listenerKey, options.timeoutSecs), ...extra(c.listener) })
+  let dialer: Started | undefined
+  const result = (status: 'pass' | 'fail', fields: Partial<CaseResult>): CaseResult => ({
+    id: c.id,
+    status,
+    ...fields,
+    ...(status === 'fail' ? { dialerStderr: dialer?.stderr.text ?? '', listenerStderr: listener.stderr.text } : {}),
+    elapsedMillis: Math.round(performance.now() - began)
+  })
+  try {
+    // Wait for the listener's address line, its exit, or the start timeout.
+    const addr = await new Promise<string | Error>((resolve) => {
+      const timer = setTimeout(() => resolve(new Error(`listener printed no address within ${LISTENER_START_MS} ms`)), LISTENER_START_MS)
+      const check = (): void => {
+        const line = findJsonLine(listener.stdout.text, 'multiaddr')
+        if (line !== undefined && typeof line.multiaddr === 'string') { clearTimeout(timer); resolve(line.multiaddr) }
+      }
+      listener.child.stdout?.on('data', check)
+      void listener.exited.then((code) => { clearTimeout(timer); resolve(new Error(`listener exited (${code}) before printing its address`)) })
+    })
+    if (addr instanceof Error) return result('fail', { error: addr.message })
+    if (!addr.includes('/p2p/')) return result('fail', { error: `listener address lacks /p2p/: ${addr}` })
+
+    dialer = start(cmd(c.dialer), { ...caseEnv(c, 'dialer', c.dialerKey, options.timeoutSecs), INTEROP_REMOTE_ADDR: addr, ...extra(c.dialer) })
+    const limit = delay(options.timeoutSecs * 1000 + DIALER_GRACE_MS, 'driver-timeout' as const)
+    const code = await Promise.race([dialer.exited, limit.promise])
+    limit.cancel()
+    if (code === 'driver-timeout') return result('fail', { error: `dialer still running after ${options.timeoutSecs} s + grace: killed` })
+    const line = findJsonLine(dialer.stdout.text, 'echoOk')
+    if (code !== 0) return result('fail', { error: `dialer exited with ${code}` })
+    const problem = checkDialerResult(line)
+    if (problem !== undefined || line === undefined) return result('fail', { error: problem ?? 'no result' })
+    return result('pass', {
+      handshakePlusOneRTTMillis: line.handshakePlusOneRTTMillis as number,
+      pingRTTMillis: line.pingRTTMilllis as number,
+      remoteAgent: line.remoteAgent as string
+    })
+  } finally {
+    if (dialer !== undefined) killGroup(dialer.child)
+    killGroup(listener.child)
+    await Promise.all([listener.exited, dialer?.exited])
+  }
+}
