@@ -77,8 +77,12 @@ export abstract class MuxedStreamBase extends Duplex implements MuxedStream {
   protected abstract sendData (queue: WriteQueue): boolean
   /** Our half-close (FIN), after everything written so far. */
   protected abstract sendEnd (): void
-  /** Reset (RST), when the stream is still open at the muxer level; no-op otherwise. */
-  protected abstract sendReset (): void
+  /**
+   * The stream is destroyed: reset it (RST) if it is still open at the muxer level.
+   * `graceful`: the application ended its side and every byte is framed, so if the
+   * remote has finished too, a FIN (not a reset) completes the stream.
+   */
+  protected abstract sendClose (graceful: boolean): void
   /** The application consumed `n` received bytes: the muxer may grant more. */
   protected abstract onConsumed (n: number): void
 
@@ -181,8 +185,13 @@ export abstract class MuxedStreamBase extends Duplex implements MuxedStream {
 
   override _destroy (err: Error | null, callback: (error?: Error | null) => void): void {
     this.#interceptor = null
+    // Node destroys a Duplex (with an AbortError) when a `for await` over it ends,
+    // possibly before `_final` ran: after end(), with every byte framed, that is a
+    // close, not a reset.
+    const graceful = (err === null || isNodeAbort(err)) && this.writableEnded &&
+      this.#pendingWrite === undefined && this.#queue.length === 0 && this.writableLength === 0
     this.#queue.clear()
-    this.sendReset()
+    this.sendClose(graceful)
     this.timeline.close = Date.now()
     const pending = this.#pendingWrite
     this.#pendingWrite = undefined
@@ -191,4 +200,9 @@ export abstract class MuxedStreamBase extends Duplex implements MuxedStream {
     // writes it still buffers itself).
     if (pending !== undefined) pending(err ?? new Error('the stream was destroyed'))
   }
+}
+
+/** The AbortError Node's stream utilities (async iterator, pipeline) destroy with. */
+function isNodeAbort (err: Error): boolean {
+  return err.name === 'AbortError' && (err as { code?: unknown }).code === 'ABORT_ERR'
 }

@@ -195,6 +195,16 @@ export class YamuxSession {
     if (s.phase === 'closed') this.#remove(s)
   }
 
+  /**
+   * The stream's owner is gone. `graceful`: it ended its side with everything written;
+   * if the remote has finished too, our FIN completes the stream. Otherwise (the
+   * remote may still send, and nobody will read) the stream is reset.
+   */
+  release (s: StreamState, graceful: boolean): void {
+    if (graceful && s.phase === 'remote-fin') this.closeWrite(s)
+    else this.reset(s)
+  }
+
   /** Resets the stream (RST), unless it is already gone. */
   reset (s: StreamState): void {
     if (!s.live) return

@@ -46,8 +46,8 @@ export class YamuxStream extends MuxedStreamBase {
     this.#session.closeWrite(this.#state)
   }
 
-  protected sendReset (): void {
-    this.#session.reset(this.#state)
+  protected sendClose (graceful: boolean): void {
+    this.#session.release(this.#state, graceful)
   }
 
   protected onConsumed (n: number): void {
