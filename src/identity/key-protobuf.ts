@@ -32,7 +32,7 @@ const KEY_TYPES_BY_CODE: readonly KeyType[] = ['RSA', 'Ed25519', 'secp256k1', 'E
 
 /**
  * Largest encoded `PublicKey` accepted: 2 KiB. The largest legitimate one is an
- * RSA-8192 SubjectPublicKeyInfo (1 062 bytes of DER, see `MAX_RSA_BITS` in rsa.ts) plus 4
+ * RSA-8192 SubjectPublicKeyInfo (1 062 bytes of DER, see `MAX_RSA_BITS` in rsa.ts) plus 5
  * bytes of protobuf framing; every other type is under 100 bytes. The slack allows an
  * odd (but valid) exponent encoding; anything larger is refused before parsing.
  */

@@ -42,18 +42,25 @@ function invalidKey (message: string, cause?: unknown): Lp2pError {
   return new Lp2pError(codes.ERR_INVALID_KEY, `invalid secp256k1 key: ${message}`, cause !== undefined ? { cause } : undefined)
 }
 
-const b64url = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
+/**
+ * DER SubjectPublicKeyInfo header for an uncompressed secp256k1 point (RFC 5480:
+ * id-ecPublicKey 1.2.840.10045.2.1 with namedCurve secp256k1 1.3.132.0.10, SEC 2).
+ */
+const SPKI_PREFIX = Buffer.from('3056301006072a8648ce3d020106052b8104000a034200', 'hex')
 
 export class Secp256k1PublicKey implements PublicKey {
   readonly type = 'secp256k1' as const
   readonly raw: Uint8Array
-  readonly #key: KeyObject
+  /** The validated uncompressed point, for the verification key. */
+  readonly #point: Uint8Array
+  /** Made on first verify (OpenSSL's import costs ~0.2 ms; decoding should not). */
+  #key: KeyObject | undefined
   #bytes: Uint8Array | undefined
 
   /** @internal use {@link secp256k1PublicKeyFromRaw}. */
-  constructor (compressed: Uint8Array, key: KeyObject) {
+  constructor (compressed: Uint8Array, uncompressed: Uint8Array) {
     this.raw = compressed
-    this.#key = key
+    this.#point = uncompressed
   }
 
   get bytes (): Uint8Array {
@@ -68,6 +75,7 @@ export class Secp256k1PublicKey implements PublicKey {
     if (rs === undefined) return false
     if (rs.r < 1n || rs.r >= SECP256K1_N || rs.s < 1n || rs.s >= SECP256K1_N) return false
     try {
+      this.#key ??= createPublicKey({ key: Buffer.concat([SPKI_PREFIX, this.#point]), format: 'der', type: 'spki' })
       return verify('sha256', data, { key: this.#key, dsaEncoding: 'ieee-p1363' }, toP1363(rs, SCALAR_BYTES))
     } catch {
       return false
@@ -131,16 +139,22 @@ export function secp256k1PublicKeyFromRaw (raw: Uint8Array): Secp256k1PublicKey 
   } else {
     throw invalidKey(`public key must be ${SECP256K1_COMPRESSED_BYTES} bytes (compressed) or ${UNCOMPRESSED_BYTES} (uncompressed), got ${raw.length}`)
   }
-  let uncompressed: Buffer
-  let compressed: Buffer
+  let uncompressed: Uint8Array
   try {
-    // convertKey decodes the point with OpenSSL, which rejects points off the curve.
-    uncompressed = convert(raw, 'uncompressed')
-    compressed = convert(raw, 'compressed')
+    // OpenSSL decodes the point and rejects any that is not on the curve.
+    uncompressed = new Uint8Array(convert(raw, 'uncompressed'))
   } catch (err) {
     throw invalidKey('not a point on the curve', err)
   }
-  return new Secp256k1PublicKey(new Uint8Array(compressed), publicKeyObject(uncompressed))
+  return new Secp256k1PublicKey(compress(uncompressed), uncompressed)
+}
+
+/** SEC 1 section 2.3.3: 0x02 or 0x03 (the parity of y), then x. */
+function compress (uncompressed: Uint8Array): Uint8Array {
+  const out = new Uint8Array(SECP256K1_COMPRESSED_BYTES)
+  out[0] = 0x02 | ((uncompressed[UNCOMPRESSED_BYTES - 1] as number) & 1)
+  out.set(uncompressed.subarray(1, 1 + SCALAR_BYTES), 1)
+  return out
 }
 
 /**
@@ -153,9 +167,8 @@ export function secp256k1PrivateKeyFromRaw (raw: Uint8Array): Secp256k1PrivateKe
   if (d === 0n || d >= SECP256K1_N) throw invalidKey('private scalar is outside [1, n)')
   const ecdh = createECDH('secp256k1')
   ecdh.setPrivateKey(raw)
-  const uncompressed = ecdh.getPublicKey()
-  const compressed = ecdh.getPublicKey(null, 'compressed')
-  const pub = new Secp256k1PublicKey(new Uint8Array(compressed), publicKeyObject(uncompressed))
+  const uncompressed = new Uint8Array(ecdh.getPublicKey())
+  const pub = new Secp256k1PublicKey(compress(uncompressed), uncompressed)
   return new Secp256k1PrivateKey(Uint8Array.from(raw), pub)
 }
 
@@ -166,13 +179,6 @@ export function generateSecp256k1 (): Secp256k1PrivateKey {
 
 function convert (point: Uint8Array, format: 'compressed' | 'uncompressed'): Buffer {
   return ECDH.convertKey(point, 'secp256k1', undefined, undefined, format) as Buffer
-}
-
-function publicKeyObject (uncompressed: Uint8Array): KeyObject {
-  return createPublicKey({
-    key: { kty: 'EC', crv: 'secp256k1', x: b64url(uncompressed.subarray(1, 33)), y: b64url(uncompressed.subarray(33, 65)) },
-    format: 'jwk'
-  })
 }
 
 /** x coordinate of k*G, computed by OpenSSL. */
