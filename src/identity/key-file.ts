@@ -86,7 +86,9 @@ export async function loadKeyFile (path: string): Promise<PrivateKey> {
   } catch (err) {
     throw invalidFile(path, `"privateKey" is not a valid key: ${(err as Error).message}`, err)
   }
-  if (type !== key.type) throw invalidFile(path, `"type" is ${JSON.stringify(type)} but the key is ${key.type}`)
+  if (typeof type !== 'string' || type.toLowerCase() !== key.type.toLowerCase()) {
+    throw invalidFile(path, `"type" is ${JSON.stringify(type)} but the key is ${key.type}`)
+  }
   const id = peerIdFromPrivateKey(key)
   if (!id.equals(peerId)) throw invalidFile(path, `"peerId" ${peerId} does not match the key, whose peer id is ${id.toString()}`)
   return key

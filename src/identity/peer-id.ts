@@ -21,7 +21,7 @@ import { bases } from 'multiformats/basics'
 import { base32 } from 'multiformats/bases/base32'
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
-import { codes, Lp2pError } from '../errors.js'
+import { codes, invalidArgType, Lp2pError } from '../errors.js'
 import type { KeyType, PeerId, PrivateKey, PublicKey } from '../interfaces/keys.js'
 import { decodeUvarint, encodeUvarint } from '../wire/varint.js'
 import { publicKeyFromProtobuf } from './keys.js'
@@ -186,10 +186,10 @@ export function peerIdFromBytes (multihash: Uint8Array): PeerId {
 /**
  * A peer id from text: a bare base58btc multihash (starts with `1` or `Qm`) or a
  * multibase CIDv1 with codec `libp2p-key`.
- * @throws Lp2pError `ERR_INVALID_PEER_ID`.
+ * @throws Lp2pError `ERR_INVALID_PEER_ID`; TypeError when `text` is not a string.
  */
 export function peerIdFromString (text: string): PeerId {
-  if (typeof text !== 'string') throw invalid(`expected a string, got ${typeof text}`)
+  if (typeof text !== 'string') throw invalidArgType('text', 'a string', text)
   if (text.length === 0) throw invalid('empty string')
   if (text.length > MAX_PEER_ID_TEXT_LENGTH) throw invalid(`text longer than ${MAX_PEER_ID_TEXT_LENGTH} characters`)
   if (text.startsWith('1') || text.startsWith('Qm')) {

@@ -128,6 +128,10 @@ describe('peer ids', () => {
       assert.throws(() => peerIdFromBytes(hex('0025' + nonCanonical)), (e: unknown) => invalidId(e) && /non-canonical/.test((e as Error).message))
     })
 
+    it('throws a TypeError for a non-string', () => {
+      assert.throws(() => peerIdFromString(42 as unknown as string), TypeError)
+    })
+
     it('never throws another error on arbitrary bytes or text (property)', () => {
       fc.assert(fc.property(fc.uint8Array({ maxLength: 60 }), (b) => {
         try { peerIdFromBytes(b) } catch (e) { assert.ok(invalidId(e), String(e)) }
