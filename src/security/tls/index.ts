@@ -18,3 +18,4 @@ export {
 } from './certificate.js'
 export { verifyCertificate, verifyCertificateChain, type VerifyCertificateOptions, type VerifiedPeer } from './verify.js'
 export { parseCertificate, DEFAULT_MAX_CERTIFICATE_BYTES, type Certificate, type Extension, type AlgorithmIdentifier } from './x509.js'
+export { keyMatchesSpki, publicKeyFromSpki, spkiToJwk } from './spki.js'

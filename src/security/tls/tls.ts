@@ -240,7 +240,9 @@ class TlsSecurity implements SecurityProtocol {
   #authenticate (channel: ByteChannel, socket: TLSSocket, options: SecureOptions, muxers: readonly string[]): SecureResult {
     const verified = verifyCertificateChain(peerChain(socket), {
       now: this.#now(),
-      maxCertificateBytes: this.#maxCertificateBytes
+      maxCertificateBytes: this.#maxCertificateBytes,
+      // The leaf as OpenSSL decoded it: its key is the one CertificateVerify proved.
+      certificateKey: socket.getPeerX509Certificate()?.publicKey
     })
     if (options.remotePeer !== undefined && !options.remotePeer.equals(verified.peerId)) {
       throw new Lp2pError(codes.ERR_UNEXPECTED_PEER,

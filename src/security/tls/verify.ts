@@ -11,17 +11,20 @@
  * - no critical extension other than the libp2p one;
  * - the libp2p Public Key Extension is present and its host-key signature over
  *   `libp2p-tls-handshake:` + SubjectPublicKeyInfo verifies.
- * The TLS handshake itself proves the peer holds the certificate key (CertificateVerify).
+ * The TLS handshake itself proves the peer holds the certificate key (CertificateVerify);
+ * given that key ({@link VerifyCertificateOptions.certificateKey}), we check it is the
+ * one in the SPKI the host key signed.
  *
  * Every failure is an `ERR_HANDSHAKE_FAILED` whose message says which check failed and
  * whose `cause` is the lower error when there is one.
  *
  * Pure code apart from node:crypto signature verification (synchronous).
  */
-import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto'
+import { verify as cryptoVerify, type KeyObject } from 'node:crypto'
 import type { PeerId, PublicKey } from '../../interfaces/keys.js'
 import { peerIdFromPublicKey, publicKeyFromProtobuf } from '../../identity/index.js'
 import { decodeSignedKey, signedKeyMessage, SIGNED_KEY_EXTENSION_OID } from './certificate.js'
+import { keyMatchesSpki, publicKeyFromSpki } from './spki.js'
 import { DEFAULT_MAX_CERTIFICATE_BYTES, parseCertificate, sameAlgorithm, type Certificate } from './x509.js'
 import { codes, Lp2pError } from '../../errors.js'
 
@@ -30,6 +33,13 @@ export interface VerifyCertificateOptions {
   now: number
   /** Largest certificate accepted (default {@link DEFAULT_MAX_CERTIFICATE_BYTES}). */
   maxCertificateBytes?: number
+  /**
+   * The public key node:tls decoded from this same certificate
+   * (`X509Certificate.publicKey`): the key the handshake proved the peer holds. When
+   * given it must be the key of the SPKI we parse (which the host key signed), and it
+   * verifies the self-signature, sparing a slow OpenSSL 3 decode (see `spki.ts`).
+   */
+  certificateKey?: KeyObject
 }
 
 export interface VerifiedPeer {
@@ -60,18 +70,22 @@ function fail (message: string, cause?: unknown): Lp2pError {
   return new Lp2pError(codes.ERR_HANDSHAKE_FAILED, `peer certificate rejected: ${message}`, { cause })
 }
 
-function checkSelfSignature (cert: Certificate): void {
+function certificateKey (cert: Certificate, tlsKey: KeyObject | undefined): KeyObject {
+  try {
+    if (tlsKey === undefined) return publicKeyFromSpki(cert.subjectPublicKeyInfo)
+    if (keyMatchesSpki(tlsKey, cert.subjectPublicKeyInfo)) return tlsKey
+  } catch (err) {
+    throw fail('the subject public key cannot be parsed', err)
+  }
+  throw fail('the key the TLS handshake authenticated is not the certificate\'s subject public key')
+}
+
+function checkSelfSignature (cert: Certificate, key: KeyObject): void {
   if (!sameAlgorithm(cert.signatureAlgorithm, cert.tbsSignatureAlgorithm)) {
     throw fail('the signature algorithm differs between the certificate and its TBSCertificate')
   }
   const alg = SIGNATURE_ALGORITHMS.get(cert.signatureAlgorithm.oid)
   if (alg === undefined) throw fail(`unsupported signature algorithm ${cert.signatureAlgorithm.oid}`)
-  let key: KeyObject
-  try {
-    key = createPublicKey({ key: Buffer.from(cert.subjectPublicKeyInfo), format: 'der', type: 'spki' })
-  } catch (err) {
-    throw fail('the subject public key cannot be parsed', err)
-  }
   if (key.asymmetricKeyType !== alg.keyType) {
     throw fail(`a ${String(key.asymmetricKeyType)} key cannot make an ${alg.name} signature`)
   }
@@ -119,7 +133,7 @@ export function verifyCertificate (der: Uint8Array, options: VerifyCertificateOp
     throw fail(`expired (valid until ${new Date(cert.notAfter).toISOString()})`)
   }
   const extValue = signedKeyExtension(cert)
-  checkSelfSignature(cert)
+  checkSelfSignature(cert, certificateKey(cert, options.certificateKey))
 
   let publicKey: PublicKey
   let signature: Uint8Array
