@@ -113,7 +113,7 @@ program.command('id')
         throw new InvalidArgumentError(`${file} already exists (use --force to replace it)`)
       }
       key = generateKeyPair(parseKeyType(opts.type))
-      await saveKeyFile(file, key)
+      await saveKeyFile(file, key, { overwrite: opts.force === true })
     } else {
       key = await loadKeyFile(file)
     }
