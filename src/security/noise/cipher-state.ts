@@ -75,14 +75,16 @@ export class CipherState {
   }
 
   /**
-   * A decipher keyed with `k` and the current nonce, with `tag` already set; `n` is
-   * incremented. Its `final()` throws when authentication fails; the caller turns
-   * that into an error and never uses the output.
+   * A decipher keyed with `k` and the current nonce; `n` is incremented. `tag`, when
+   * given, is set now; otherwise the caller sets it (`setAuthTag`) before `final()`,
+   * which ChaCha20-Poly1305 allows after `update` (so ciphertext can be fed as it
+   * arrives). `final()` throws when authentication fails; the caller turns that into an
+   * error and must not release any output before it returned.
    */
-  nextDecipher (tag: Uint8Array): DecipherChaCha20Poly1305 {
+  nextDecipher (tag?: Uint8Array): DecipherChaCha20Poly1305 {
     const key = this.#requireKey(codes.ERR_DECRYPTION_FAILED)
     const decipher = createDecipheriv(ALGORITHM, key, this.#nonce, AEAD_OPTIONS)
-    decipher.setAuthTag(tag)
+    if (tag !== undefined) decipher.setAuthTag(tag)
     this.#increment()
     return decipher
   }

@@ -10,6 +10,7 @@ export { CipherState } from './cipher-state.js'
 export { SymmetricState } from './symmetric-state.js'
 export { FrameDecoder, type FrameDecoderOptions } from './frame-decoder.js'
 export { sealFrames, openFrame, sealedLength, totalLength } from './transport-codec.js'
+export { TransportDecoder } from './transport-decoder.js'
 export {
   encodeHandshakePayload, decodeHandshakePayload, DEFAULT_PAYLOAD_LIMITS,
   type NoiseExtensions, type NoiseHandshakePayload, type PayloadLimits

@@ -4,11 +4,11 @@
  * over the raw channel below.
  *
  * - `write`/`writev` seal into as few messages as fit (65519 plaintext bytes each) and
- *   hand the lower channel ONE buffer per call: prefixes, ciphertexts and tags
- *   together (`transport-codec.ts`). The return value is the lower channel's, and its
- *   `onDrain` passes up, so backpressure is the socket's.
- * - Received bytes are framed incrementally; each complete message is authenticated
- *   and decrypted, and its plaintext delivered in order. A message that fails
+ *   hand the lower channel ONE write per call: one buffer when everything is small,
+ *   else one `writev` of a few buffers (`transport-codec.ts`). The return value is the
+ *   lower channel's, and its `onDrain` passes up, so backpressure is the socket's.
+ * - Received bytes are decrypted as they arrive (`transport-decoder.ts`); a message's
+ *   plaintext is delivered, in order, once its tag has verified. A message that fails
  *   authentication destroys the channel with ERR_DECRYPTION_FAILED: after a forged or
  *   corrupted message nothing that follows can be trusted (and Noise nonces cannot
  *   skip one).
@@ -21,17 +21,16 @@ import { codes, Lp2pError } from '../../errors.js'
 import type { ByteChannel, ByteChannelHandler } from '../../interfaces/channel.js'
 import { ChannelBase } from '../../transport/channel-base.js'
 import type { CipherState } from './cipher-state.js'
-import { TAG_LENGTH } from './constants.js'
-import { FrameDecoder } from './frame-decoder.js'
 import type { XXTransportKeys } from './handshake-xx.js'
-import { openFrame, sealFrames, totalLength } from './transport-codec.js'
+import { sealFrames, totalLength } from './transport-codec.js'
+import { TransportDecoder } from './transport-decoder.js'
 
 export class NoiseChannel extends ChannelBase {
   readonly #lower: ByteChannel
   readonly #send: CipherState
-  readonly #receive: CipherState
-  /** A transport message holds at least its tag; shorter lengths are rejected unread. */
-  readonly #decoder = new FrameDecoder({ minLength: TAG_LENGTH })
+  readonly #decoder: TransportDecoder
+  /** Reused output list of the decoder (emptied after each chunk). */
+  readonly #plaintext: Buffer[] = []
   #ended = false
   #failed = false
 
@@ -43,7 +42,7 @@ export class NoiseChannel extends ChannelBase {
     super(lower.remoteAddr, lower.localAddr)
     this.#lower = lower
     this.#send = keys.send
-    this.#receive = keys.receive
+    this.#decoder = new TransportDecoder(keys.receive)
     // One handler object for the channel's life: no closure per message.
     const handler: ByteChannelHandler = {
       onData: (chunk) => { this.#onData(chunk) },
@@ -62,7 +61,7 @@ export class NoiseChannel extends ChannelBase {
     if (this.#ended || this.closed) return true
     const total = totalLength(chunks)
     if (total === 0) return true
-    let sealed: Buffer
+    let sealed: Buffer[]
     try {
       sealed = sealFrames(this.#send, chunks, total)
     } catch (err) {
@@ -70,7 +69,7 @@ export class NoiseChannel extends ChannelBase {
       this.destroy(err as Error)
       return true
     }
-    return this.#lower.write(sealed)
+    return sealed.length === 1 ? this.#lower.write(sealed[0] as Buffer) : this.#lower.writev(sealed)
   }
 
   end (): void {
@@ -96,26 +95,24 @@ export class NoiseChannel extends ChannelBase {
 
   #onData (chunk: Uint8Array): void {
     if (this.#failed) return
-    const decoder = this.#decoder
-    decoder.push(chunk)
+    const plaintext = this.#plaintext
+    let error: Lp2pError | undefined
     try {
-      for (let message = decoder.next(); message !== undefined; message = decoder.next()) {
-        const plaintext = openFrame(this.#receive, message)
-        if (plaintext.byteLength > 0) this.deliverData(plaintext)
-      }
+      this.#decoder.decode(chunk, plaintext)
     } catch (err) {
-      // A forged or corrupted message, or a length too short to hold a tag: neither
-      // can be authenticated.
-      this.#fail(err instanceof Lp2pError && err.code === codes.ERR_DECRYPTION_FAILED
-        ? err
-        : new Lp2pError(codes.ERR_DECRYPTION_FAILED, `invalid Noise transport message: ${(err as Error).message}`, { cause: err }))
+      // A forged or corrupted message, or one too short to hold a tag.
+      error = err as Lp2pError
     }
+    // Messages authenticated before a failing one in the same chunk are delivered.
+    for (let i = 0; i < plaintext.length; i++) this.deliverData(plaintext[i] as Buffer)
+    plaintext.length = 0
+    if (error !== undefined) this.#fail(error)
   }
 
   #onEnd (): void {
     if (this.#failed) return
     if (this.#decoder.partial) {
-      this.#fail(new Lp2pError(codes.ERR_INVALID_MESSAGE, `the remote ended the connection inside a Noise message (${this.#decoder.buffered} bytes pending)`))
+      this.#fail(new Lp2pError(codes.ERR_INVALID_MESSAGE, 'the remote ended the connection inside a Noise message'))
       return
     }
     this.deliverEnd()

@@ -1,19 +1,22 @@
 /**
- * Transport-phase messages (`specs/noise.md`, "Wire Format" and "Encryption and I/O"):
- * after the handshake every message is `len (2 bytes, big-endian) || ciphertext || tag`,
- * sealed with the sender's CipherState and an empty associated data (Noise §5.1,
+ * Sealing transport-phase messages (`specs/noise.md`, "Wire Format" and "Encryption and
+ * I/O"): after the handshake every message is `len (2 bytes, big-endian) || ciphertext
+ * || tag`, sealed with the sender's CipherState and empty associated data (Noise §5.1,
  * `EncryptWithAd(zerolen, plaintext)`), at most 65535 bytes including the 16-byte tag.
  *
- * Pure code, written for throughput:
- * - `sealFrames` turns any number of plaintext buffers into as few messages as fit
- *   (65519 plaintext bytes each) and writes all prefixes, ciphertexts and tags into ONE
- *   output buffer, so the layer below sees one write. A yamux header and its payload,
- *   passed as two buffers, become one Noise message.
- * - Large plaintext pieces go to the cipher as they are (views, no copy); runs of
- *   small pieces are first gathered in place in the output buffer and encrypted with one
- *   cipher call, because each call into OpenSSL costs more than copying a few hundred
- *   bytes.
- * - `openFrame` decrypts a message given as a view of the received bytes.
+ * Pure code, written for throughput. `sealFrames` turns any number of plaintext
+ * buffers into as few messages as fit (65519 plaintext bytes each), returned as a short
+ * list of buffers for ONE `writev` below:
+ * - Small pieces (under {@link SMALL_PIECE}) and every prefix and tag go into one
+ *   scratch buffer, and runs of small plaintext are encrypted in place there with a
+ *   single cipher call (one call into OpenSSL costs more than copying a few hundred
+ *   bytes). A writev of many small buffers (a yamux header and a small payload, a burst
+ *   of window updates) becomes one message in one buffer.
+ * - A large piece is encrypted as it is (a view, no copy) and its ciphertext, the
+ *   buffer `cipher.update` returns, is passed on as its own part instead of being
+ *   copied next to its prefix and tag: that copy plus a fresh 64 KiB allocation cost
+ *   about 15% of the encryption itself (`bench/noise-transport.ts`). A 64 KiB yamux
+ *   frame therefore leaves as [prefix + encrypted 12-byte header, ciphertext, tag].
  */
 import { codes, Lp2pError } from '../../errors.js'
 import type { CipherState } from './cipher-state.js'
@@ -23,11 +26,12 @@ import { LENGTH_PREFIX_LENGTH, MAX_PLAINTEXT_LENGTH, TAG_LENGTH } from './consta
 export const FRAME_OVERHEAD = LENGTH_PREFIX_LENGTH + TAG_LENGTH
 
 /**
- * Pieces shorter than this are copied together before encryption instead of being
- * encrypted one by one. 1 KiB: copying it costs well under a microsecond, about the
- * fixed cost of one `cipher.update` call; measured in `bench/noise-transport.ts`.
+ * Pieces shorter than this are copied into the scratch buffer and encrypted together;
+ * longer ones are encrypted in place. 1 KiB: copying it costs well under a microsecond,
+ * less than the fixed cost of one `cipher.update` call plus one more buffer for the
+ * socket's writev (measured in `bench/noise-transport.ts`).
  */
-const SMALL_PIECE = 1024
+export const SMALL_PIECE = 1024
 
 /** Total byte length of `chunks`. */
 export function totalLength (chunks: readonly Uint8Array[]): number {
@@ -36,28 +40,37 @@ export function totalLength (chunks: readonly Uint8Array[]): number {
   return total
 }
 
-/** Size of the output `sealFrames` produces for `plaintextLength` bytes. */
+/** Bytes `sealFrames` produces (over all parts) for `plaintextLength` bytes. */
 export function sealedLength (plaintextLength: number): number {
   return plaintextLength + Math.ceil(plaintextLength / MAX_PLAINTEXT_LENGTH) * FRAME_OVERHEAD
 }
 
 /**
- * Encrypts `chunks`, taken as one concatenated plaintext of `total` bytes, into framed
- * transport messages in one new buffer. `total` must be `totalLength(chunks)` and > 0.
- * Throws (ERR_CONNECTION_CLOSED) only when the nonce space is exhausted.
+ * Encrypts `chunks`, taken as one concatenated plaintext of `total` bytes (> 0, equal
+ * to `totalLength(chunks)`), into framed transport messages. Returns the wire bytes as
+ * buffers to send in order; their total length is `sealedLength(total)`. Throws
+ * (ERR_CONNECTION_CLOSED) only when the nonce space is exhausted.
  */
-export function sealFrames (cs: CipherState, chunks: readonly Uint8Array[], total: number): Buffer {
-  const out = Buffer.allocUnsafe(sealedLength(total))
-  let pos = 0
+export function sealFrames (cs: CipherState, chunks: readonly Uint8Array[], total: number): Buffer[] {
+  const count = Math.ceil(total / MAX_PLAINTEXT_LENGTH)
+  // Scratch capacity: prefixes and tags, plus every byte that may take the small path:
+  // whole small chunks, and at most two small remnants of a large chunk cut at each
+  // message boundary.
+  let smallBytes = 0
+  for (const c of chunks) if (c.byteLength < SMALL_PIECE) smallBytes += c.byteLength
+  const scratch = Buffer.allocUnsafe(Math.min(total, smallBytes + 2 * count * SMALL_PIECE) + count * FRAME_OVERHEAD)
+  const parts: Buffer[] = []
+  let sp = 0
+  let partStart = 0
   let ci = 0
   let co = 0
   let remaining = total
   while (remaining > 0) {
     const length = remaining < MAX_PLAINTEXT_LENGTH ? remaining : MAX_PLAINTEXT_LENGTH
     const messageLength = length + TAG_LENGTH
-    out[pos] = messageLength >>> 8
-    out[pos + 1] = messageLength & 0xff
-    pos += LENGTH_PREFIX_LENGTH
+    scratch[sp] = messageLength >>> 8
+    scratch[sp + 1] = messageLength & 0xff
+    sp += LENGTH_PREFIX_LENGTH
     const cipher = cs.nextCipher()
     let need = length
     let runStart = -1
@@ -72,34 +85,38 @@ export function sealFrames (cs: CipherState, chunks: readonly Uint8Array[], tota
       const take = available < need ? available : need
       const piece = co === 0 && take === chunk.byteLength ? chunk : chunk.subarray(co, co + take)
       if (take < SMALL_PIECE) {
-        if (runStart < 0) runStart = pos
-        out.set(piece, pos)
-        pos += take
+        if (runStart < 0) runStart = sp
+        scratch.set(piece, sp)
+        sp += take
       } else {
         if (runStart >= 0) {
-          encryptInPlace(cipher, out, runStart, pos)
+          scratch.set(cipher.update(scratch.subarray(runStart, sp)), runStart)
           runStart = -1
         }
-        const encrypted = cipher.update(piece)
-        out.set(encrypted, pos)
-        pos += encrypted.byteLength
+        if (sp > partStart) {
+          parts.push(scratch.subarray(partStart, sp))
+          partStart = sp
+        }
+        parts.push(cipher.update(piece))
       }
       co += take
       need -= take
     }
-    if (runStart >= 0) encryptInPlace(cipher, out, runStart, pos)
+    if (runStart >= 0) scratch.set(cipher.update(scratch.subarray(runStart, sp)), runStart)
     cipher.final()
-    out.set(cipher.getAuthTag(), pos)
-    pos += TAG_LENGTH
+    scratch.set(cipher.getAuthTag(), sp)
+    sp += TAG_LENGTH
     remaining -= length
   }
-  return out
+  if (sp > partStart) parts.push(scratch.subarray(partStart, sp))
+  return parts
 }
 
 /**
- * Decrypts one transport message (ciphertext and tag, without the length prefix).
- * Fails with ERR_DECRYPTION_FAILED when it does not authenticate; the returned
- * plaintext is a new buffer the caller owns.
+ * Decrypts one complete transport message (ciphertext and tag, without the length
+ * prefix). Fails with ERR_DECRYPTION_FAILED when it does not authenticate; the returned
+ * plaintext is a new buffer the caller owns. (The channel uses the streaming
+ * `TransportDecoder`; this is the one-shot form.)
  */
 export function openFrame (cs: CipherState, message: Uint8Array): Buffer {
   const bodyLength = message.byteLength - TAG_LENGTH
@@ -114,10 +131,4 @@ export function openFrame (cs: CipherState, message: Uint8Array): Buffer {
     throw new Lp2pError(codes.ERR_DECRYPTION_FAILED, 'Noise transport message failed authentication', { cause: err })
   }
   return plaintext
-}
-
-/** Encrypts `out[start, end)` and writes the ciphertext over it (ChaCha20 keeps lengths). */
-function encryptInPlace (cipher: { update: (data: Uint8Array) => Buffer }, out: Buffer, start: number, end: number): void {
-  const encrypted = cipher.update(out.subarray(start, end))
-  out.set(encrypted, start)
 }

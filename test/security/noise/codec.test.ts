@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { FrameDecoder } from '../../../src/security/noise/frame-decoder.js'
 import { CipherState } from '../../../src/security/noise/cipher-state.js'
-import { openFrame, sealedLength, sealFrames, totalLength } from '../../../src/security/noise/transport-codec.js'
+import { openFrame, sealedLength, sealFrames as sealParts, SMALL_PIECE, totalLength } from '../../../src/security/noise/transport-codec.js'
+import { TransportDecoder } from '../../../src/security/noise/transport-decoder.js'
 import {
   decodeHandshakePayload, encodeHandshakePayload, MAX_STREAM_MUXERS, type NoiseHandshakePayload
 } from '../../../src/security/noise/payload.js'
@@ -104,6 +105,11 @@ describe('FrameDecoder', () => {
   })
 })
 
+/** The sealed parts as one buffer. */
+function sealFrames (cs: CipherState, chunks: readonly Uint8Array[], total: number): Buffer {
+  return Buffer.concat(sealParts(cs, chunks, total))
+}
+
 describe('transport codec', () => {
   const key = Buffer.alloc(32, 0x42)
 
@@ -150,6 +156,31 @@ describe('transport codec', () => {
     assert.equal(wire.length, 2 + 5012 + 16)
   })
 
+  it('returns one buffer for small writes, and passes large ciphertexts on uncopied', () => {
+    const small = sealParts(new CipherState(key), [Buffer.alloc(12), Buffer.alloc(300), Buffer.alloc(12)], 324)
+    assert.equal(small.length, 1)
+    assert.equal(small[0]?.length, 324 + 18)
+    // [prefix + encrypted 12-byte header] [ciphertext of the payload] [tag]
+    const big = sealParts(new CipherState(key), [Buffer.alloc(12), Buffer.alloc(60000)], 60012)
+    assert.deepEqual(big.map((b) => b.length), [2 + 12, 60000, 16])
+    // A 64 KiB write: the 17 bytes past the first message share a buffer with its tag.
+    const k64 = sealParts(new CipherState(key), [Buffer.alloc(65536)], 65536)
+    assert.deepEqual(k64.map((b) => b.length), [2, 65519, 16 + 2 + 17 + 16])
+  })
+
+  it('never overflows its scratch buffer, whatever the mix of small and large pieces', () => {
+    fc.assert(fc.property(
+      fc.array(fc.oneof(fc.integer({ min: 0, max: SMALL_PIECE - 1 }), fc.integer({ min: SMALL_PIECE, max: 140_000 })), { minLength: 1, maxLength: 8 }),
+      (sizes) => {
+        const chunks = sizes.map((n, i) => Buffer.alloc(n, i))
+        const total = totalLength(chunks)
+        fc.pre(total > 0)
+        const wire = sealFrames(new CipherState(key), chunks, total)
+        assert.equal(wire.length, sealedLength(total))
+        assert.deepEqual(openAll(wire).plaintext, Buffer.concat(chunks))
+      }), { numRuns: 40 })
+  })
+
   it('detects any flipped bit', () => {
     fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 100 }), fc.nat(), (data, bit) => {
       const wire = sealFrames(new CipherState(key), [data], data.length)
@@ -162,6 +193,81 @@ describe('transport codec', () => {
 
   it('rejects a message shorter than a tag', () => {
     assert.throws(() => openFrame(new CipherState(key), new Uint8Array(10)), code('ERR_DECRYPTION_FAILED'))
+  })
+})
+
+describe('TransportDecoder', () => {
+  const key = Buffer.alloc(32, 0x17)
+
+  function decodeAll (wire: Uint8Array, cuts: number[]): { plaintext: Buffer, partial: boolean } {
+    const d = new TransportDecoder(new CipherState(key))
+    const out: Buffer[] = []
+    for (const piece of split(wire, cuts)) d.decode(piece, out)
+    return { plaintext: Buffer.concat(out), partial: d.partial }
+  }
+
+  it('opens the same plaintext whatever the chunk boundaries', () => {
+    fc.assert(fc.property(
+      fc.array(fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ minLength: 2000, maxLength: 70_000 })), { minLength: 1, maxLength: 5 }),
+      fc.array(fc.nat(), { maxLength: 30 }),
+      (writes, cuts) => {
+        const send = new CipherState(key)
+        const wire = Buffer.concat(writes.filter((w) => w.length > 0).map((w) => sealFrames(send, [w], w.length)))
+        const { plaintext, partial } = decodeAll(wire, cuts)
+        assert.deepEqual(plaintext, Buffer.concat(writes))
+        assert.equal(partial, false)
+      }), { numRuns: 60 })
+  })
+
+  it('releases nothing of a message before its tag arrived and verified', () => {
+    const send = new CipherState(key)
+    const wire = sealFrames(send, [Buffer.alloc(5000, 9)], 5000)
+    const d = new TransportDecoder(new CipherState(key))
+    const out: Buffer[] = []
+    d.decode(wire.subarray(0, wire.length - 1), out)
+    assert.equal(out.length, 0)
+    assert.equal(d.partial, true)
+    d.decode(wire.subarray(wire.length - 1), out)
+    assert.deepEqual(Buffer.concat(out), Buffer.alloc(5000, 9))
+    assert.equal(d.partial, false)
+  })
+
+  it('rejects a flipped bit anywhere, under any chunking, without releasing that message', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 3000 }), fc.nat(), fc.array(fc.nat(), { maxLength: 10 }), (data, bit, cuts) => {
+      const send = new CipherState(key)
+      const wire = Buffer.concat([sealFrames(send, [Buffer.from('ok')], 2), sealFrames(send, [data], data.length)])
+      const first = 2 + 2 + 16
+      const i = first * 8 + 16 + (bit % ((wire.length - first - 2) * 8)) // not in the second prefix
+      wire[i >> 3] = (wire[i >> 3] as number) ^ (1 << (i & 7))
+      const d = new TransportDecoder(new CipherState(key))
+      const out: Buffer[] = []
+      assert.throws(() => { for (const piece of split(wire, cuts)) d.decode(piece, out) }, code('ERR_DECRYPTION_FAILED'))
+      assert.equal(Buffer.concat(out).toString(), 'ok')
+      assert.throws(() => d.decode(Uint8Array.of(0), out), code('ERR_DECRYPTION_FAILED'))
+    }))
+  })
+
+  it('rejects lengths too short for a tag, and garbage, with ERR_DECRYPTION_FAILED only', () => {
+    const d = new TransportDecoder(new CipherState(key))
+    assert.throws(() => d.decode(Uint8Array.of(0, 15), []), code('ERR_DECRYPTION_FAILED'))
+    fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 500 }), fc.array(fc.nat(), { maxLength: 5 }), (garbage, cuts) => {
+      try {
+        const r = decodeAll(garbage, cuts)
+        // Garbage either fails or is still waiting for the rest of a message.
+        assert.equal(r.plaintext.length, 0)
+        assert.equal(r.partial, true)
+      } catch (err) {
+        assert.ok(isLp2pError(err, 'ERR_DECRYPTION_FAILED'), String(err))
+      }
+    }))
+  })
+
+  it('accepts an empty message (tag only) and yields nothing for it', () => {
+    const send = new CipherState(key)
+    const c = send.nextCipher()
+    c.final()
+    const wire = Buffer.concat([Buffer.from([0, 16]), c.getAuthTag(), sealFrames(send, [Buffer.from('x')], 1)])
+    assert.equal(decodeAll(wire, [1, 5]).plaintext.toString(), 'x')
   })
 })
 

@@ -10,6 +10,17 @@ import { FrameDecoder } from '../../../src/security/noise/frame-decoder.js'
 import { chunker, code, Endpoint, handshakePair } from './helpers.js'
 
 const YAMUX = '/yamux/1.0.0'
+
+/**
+ * Records every write the channel receives, each as a list of buffers. (MemoryChannel's
+ * write() is writev([chunk]), so wrapping writev sees both.)
+ */
+function recordWrites (raw: MemoryChannel): Uint8Array[][] {
+  const calls: Uint8Array[][] = []
+  const writev = raw.writev.bind(raw)
+  raw.writev = (chunks: readonly Uint8Array[]): boolean => { calls.push([...chunks]); return writev(chunks) }
+  return calls
+}
 const MPLEX = '/mplex/6.7.0'
 
 describe('noise(): handshake over a channel', () => {
@@ -147,18 +158,15 @@ describe('noise(): transport phase', () => {
 
   it('splits one write of more than 65535 bytes into several messages', async () => {
     const p = await handshakePair()
-    const lowerWrites: Uint8Array[] = []
-    const raw = p.rawInitiator
-    const origWrite = raw.write.bind(raw)
-    raw.write = (chunk: Uint8Array): boolean => { lowerWrites.push(chunk); return origWrite(chunk) }
+    const lowerWrites = recordWrites(p.rawInitiator)
     const b = new Endpoint(p.responder.channel)
     const big = randomBytes(200_000)
     p.initiator.channel.write(big)
     assert.deepEqual(await b.waitFor(big.length), big)
-    // One lower write carrying four framed messages, each at most 65535 bytes.
+    // One lower write(v) carrying four framed messages, each at most 65535 bytes.
     assert.equal(lowerWrites.length, 1)
     const d = new FrameDecoder()
-    d.push(lowerWrites[0] as Uint8Array)
+    d.push(Buffer.concat(lowerWrites[0] as Uint8Array[]))
     const sizes: number[] = []
     for (let f = d.next(); f !== undefined; f = d.next()) sizes.push(f.byteLength)
     assert.deepEqual(sizes, [65535, 65535, 65535, 200_000 - 3 * 65519 + 16])
@@ -167,15 +175,21 @@ describe('noise(): transport phase', () => {
 
   it('coalesces a writev of small buffers into one message and one lower write', async () => {
     const p = await handshakePair()
-    const lowerWrites: Uint8Array[] = []
-    const raw = p.rawInitiator
-    const origWrite = raw.write.bind(raw)
-    raw.write = (chunk: Uint8Array): boolean => { lowerWrites.push(chunk); return origWrite(chunk) }
+    const lowerWrites = recordWrites(p.rawInitiator)
     const b = new Endpoint(p.responder.channel)
-    p.initiator.channel.writev([Buffer.alloc(12, 1), Buffer.alloc(3000, 2), Buffer.alloc(12, 3), Buffer.alloc(0), Buffer.alloc(5, 4)])
-    await b.waitFor(3029)
+    p.initiator.channel.writev([Buffer.alloc(12, 1), Buffer.alloc(300, 2), Buffer.alloc(12, 3), Buffer.alloc(0), Buffer.alloc(5, 4)])
+    await b.waitFor(329)
     assert.equal(lowerWrites.length, 1)
-    assert.equal((lowerWrites[0] as Uint8Array).byteLength, 2 + 3029 + 16)
+    assert.equal(lowerWrites[0]?.length, 1, 'a single buffer')
+    assert.equal(lowerWrites[0]?.[0]?.byteLength, 2 + 329 + 16)
+    // A yamux-shaped frame: 12-byte header and a large payload, one message, one writev.
+    p.initiator.channel.writev([Buffer.alloc(12, 1), Buffer.alloc(30000, 2)])
+    await b.waitFor(329 + 30012)
+    assert.equal(lowerWrites.length, 2)
+    const d = new FrameDecoder()
+    d.push(Buffer.concat(lowerWrites[1] as Uint8Array[]))
+    assert.equal(d.next()?.byteLength, 30012 + 16)
+    assert.equal(d.next(), undefined)
     p.initiator.channel.destroy()
   })
 
@@ -229,7 +243,7 @@ describe('noise(): transport phase', () => {
           if (machine.status !== 'done') return
           const [msg3] = machine.takeOutput()
           const keys = machine.result().keys
-          raw.write(Buffer.concat([msg3 as Uint8Array, sealFrames(keys.send, [Buffer.from('hdr'), data], 3 + data.length)]))
+          raw.write(Buffer.concat([msg3 as Uint8Array, ...sealFrames(keys.send, [Buffer.from('hdr'), data], 3 + data.length)]))
         },
         onEnd: () => {},
         onClose: () => {},
