@@ -95,7 +95,20 @@ export abstract class MuxedStreamBase extends Duplex implements MuxedStream {
   // --- readable side -------------------------------------------------------------
 
   override _read (): void {
-    this.#reportConsumed()
+    // Data arrives when the remote sends it; nothing to start here. (Consumption is
+    // reported from read(): Node calls _read before it takes bytes out of the buffer,
+    // and not again until the next push.)
+  }
+
+  /**
+   * Every way of consuming a Readable goes through here (`read()`, flowing mode,
+   * async iteration, pipe), except the direct 'data' emission inside `push()`, which
+   * {@link #push} accounts for.
+   */
+  override read (size?: number): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const chunk = super.read(size)
+    if (chunk !== null) this.#reportConsumed()
+    return chunk
   }
 
   #onData (data: Uint8Array): void {

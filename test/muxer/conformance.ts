@@ -86,12 +86,16 @@ export async function readAll (s: MuxedStream): Promise<Buffer> {
     s.once('end', onEnd)
     s.once('error', onError)
     s.once('close', onClose)
+    s.resume()
   })
 }
 
 /** Resolves with the error the stream is destroyed with (undefined: closed cleanly). */
 export async function closedWith (s: MuxedStream): Promise<Error | undefined> {
-  if (s.closed) return s.errored ?? undefined
+  // `closed` turns true before 'error' and 'close' are emitted (next tick): look at
+  // whether 'close' was emitted already.
+  const state = (s as unknown as { _readableState: { closeEmitted: boolean } })._readableState
+  if (state.closeEmitted) return s.errored ?? undefined
   let error: Error | undefined
   s.on('error', (e) => { error = e })
   // not events.once(): it rejects on 'error'
