@@ -21,10 +21,9 @@ import { codes, Lp2pError } from '../../errors.js'
  * (`push()` false pauses the channel; a `write()` false holds the write callback until
  * `onDrain`), half-close both ways.
  *
- * It attaches to the channel only at the first `_read()`. node's JS stream adapter
- * (used by TLS for non-socket streams) drains whatever sits in a stream's read buffer
- * when TLS starts *and* also receives it through its `'data'` listener, which would
- * feed the first bytes twice; attaching lazily keeps that buffer empty until TLS reads.
+ * It attaches to the channel only at the first `_read()`, when TLS starts reading:
+ * until then the channel keeps holding its bytes (its own bounded buffer, source
+ * paused), and nothing is buffered twice.
  */
 export class ChannelDuplex extends Duplex {
   readonly #channel: ByteChannel
