@@ -68,16 +68,23 @@ class Noise implements SecurityProtocol {
       channel.destroy(err)
       throw err
     }
-    this.#staticKey ??= generateX25519KeyPair()
-    const machine = new NoiseHandshake({
-      initiator,
-      localKey: options.localKey,
-      staticKey: this.#staticKey,
-      ...(options.remotePeer !== undefined ? { remotePeer: options.remotePeer } : {}),
-      muxers: options.muxers ?? [],
-      ...(this.#options.maxHandshakeMessageLength !== undefined ? { maxHandshakeMessageLength: this.#options.maxHandshakeMessageLength } : {}),
-      ...(this.#options.payloadLimits !== undefined ? { payloadLimits: this.#options.payloadLimits } : {})
-    })
+    let machine: NoiseHandshake
+    try {
+      this.#staticKey ??= generateX25519KeyPair()
+      machine = new NoiseHandshake({
+        initiator,
+        localKey: options.localKey,
+        staticKey: this.#staticKey,
+        ...(options.remotePeer !== undefined ? { remotePeer: options.remotePeer } : {}),
+        muxers: options.muxers ?? [],
+        ...(this.#options.maxHandshakeMessageLength !== undefined ? { maxHandshakeMessageLength: this.#options.maxHandshakeMessageLength } : {}),
+        ...(this.#options.payloadLimits !== undefined ? { payloadLimits: this.#options.payloadLimits } : {})
+      })
+    } catch (err) {
+      const error = toHandshakeError(err)
+      channel.destroy(error)
+      throw error
+    }
     return await new Promise<SecureResult>((resolve, reject) => {
       new HandshakeRun(channel, machine, signal, resolve, reject).start()
     })
