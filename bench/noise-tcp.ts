@@ -88,7 +88,7 @@ async function receive (mode: Mode, socket: Socket): Promise<number> {
   if (mode === 'ceiling') {
     const nonce = Buffer.alloc(12)
     let n = 0
-    let pending = Buffer.alloc(0)
+    let pending: Buffer = Buffer.alloc(0)
     let got = 0
     let t0 = 0n
     return await new Promise((resolve) => {
