@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { getEventListeners } from 'node:events'
 import fc from 'fast-check'
 import { generateKeyPair, peerIdFromPrivateKey } from '../../../src/identity/index.js'
+import type { PrivateKey } from '../../../src/interfaces/keys.js'
 import { MemoryChannel } from '../../../src/transport/memory-channel.js'
 import { noise, NoiseHandshake, sealFrames } from '../../../src/security/noise/index.js'
 import { FrameDecoder } from '../../../src/security/noise/frame-decoder.js'
@@ -46,6 +47,19 @@ describe('noise(): handshake over a channel', () => {
       assert.equal((await a.waitFor(4)).toString(), 'pong')
       p.initiator.channel.destroy()
     }), { numRuns: 15 })
+  })
+
+  it('authenticates every identity key type, in mixed pairs', async () => {
+    const keys = [generateKeyPair('Ed25519'), generateKeyPair('secp256k1'), generateKeyPair('ECDSA'), generateKeyPair('RSA', 2048)]
+    for (let i = 0; i < keys.length; i++) {
+      const initiatorKey = keys[i] as PrivateKey
+      const responderKey = keys[(i + 1) % keys.length] as PrivateKey
+      const p = await handshakePair({ initiatorKey, responderKey, remotePeer: peerIdFromPrivateKey(responderKey) })
+      assert.ok(p.initiator.remotePeer.equals(peerIdFromPrivateKey(responderKey)), `${responderKey.type} responder`)
+      assert.ok(p.responder.remotePeer.equals(peerIdFromPrivateKey(initiatorKey)), `${initiatorKey.type} initiator`)
+      assert.equal(p.responder.remotePublicKey.type, initiatorKey.type)
+      p.initiator.channel.destroy()
+    }
   })
 
   it('works with a configured static Noise key', async () => {
