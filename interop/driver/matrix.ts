@@ -36,6 +36,8 @@ export interface UnsupportedEntry {
   security?: string
   muxer?: string
   role?: Role
+  /** Only against this implementation (or these): for an incompatibility between two reference peers. */
+  peer?: string | string[]
   keyType?: string
   /** For keyType entries: 'host-key' (cannot use it itself), 'remote' (rejects it from a remote), absent = both. */
   scope?: 'host-key' | 'remote'
@@ -84,16 +86,18 @@ export function allCombos (): Combo[] {
 export function referenceCapabilities (entries: UnsupportedEntry[]): Capabilities {
   const whole = (field: 'transport' | 'security' | 'muxer', value: string): boolean =>
     entries.some((e) => e[field] === value && Object.keys(e).filter((k) => k !== 'reason').length === 1)
+  // An entry that names a peer, role or combination rules out only those cases, not the key type.
+  const limited = (e: UnsupportedEntry): boolean => e.transport !== undefined || e.security !== undefined ||
+    e.muxer !== undefined || e.role !== undefined || e.peer !== undefined
   return {
     transports: TRANSPORTS.filter((t) => !whole('transport', t)),
     security: SECURITY.filter((s) => !whole('security', s)),
     muxers: MUXERS.filter((m) => !whole('muxer', m)),
-    keyTypes: KEY_TYPES.filter((k) => !entries.some((e) => e.keyType === k && e.scope !== 'remote' &&
-      e.transport === undefined && e.security === undefined && e.muxer === undefined && e.role === undefined))
+    keyTypes: KEY_TYPES.filter((k) => !entries.some((e) => e.keyType === k && e.scope !== 'remote' && !limited(e)))
   }
 }
 
-interface Side { impl: Implementation, role: Role, key: string, remoteKey: string }
+interface Side { impl: Implementation, role: Role, key: string, remoteKey: string, remote: string }
 
 /** Why one side cannot run this case, or undefined. */
 function sideSkip (side: Side, combo: Combo): Skip | undefined {
@@ -109,6 +113,7 @@ function sideSkip (side: Side, combo: Combo): Skip | undefined {
     if (e.security !== undefined && e.security !== combo.security) continue
     if (e.muxer !== undefined && e.muxer !== combo.muxer) continue
     if (e.role !== undefined && e.role !== role) continue
+    if (e.peer !== undefined && !(Array.isArray(e.peer) ? e.peer : [e.peer]).includes(side.remote)) continue
     if (e.keyType !== undefined) {
       const own = e.scope !== 'remote' && e.keyType === key
       const remote = e.scope !== 'host-key' && e.keyType === remoteKey
@@ -126,7 +131,7 @@ function sideSkip (side: Side, combo: Combo): Skip | undefined {
  */
 function keysFor (dialer: Implementation, listener: Implementation, keyType: string): [string, string] | undefined {
   const can = (impl: Implementation): boolean => impl.capabilities.keyTypes.includes(keyType) &&
-    !impl.unsupported.some((e) => e.keyType === keyType && e.scope === 'host-key')
+    !impl.unsupported.some((e) => e.keyType === keyType && e.scope === 'host-key' && e.peer === undefined && e.role === undefined)
   const d = can(dialer); const l = can(listener)
   if (!d && !l) return undefined
   return [d ? keyType : DEFAULT_KEY, l ? keyType : DEFAULT_KEY]
@@ -142,8 +147,8 @@ export function planPair (dialer: Implementation, listener: Implementation): Pla
   const out: PlannedCase[] = []
   const add = (column: string, combo: Combo, dialerKey: string, listenerKey: string, forced?: Skip): void => {
     const skip = forced ??
-      sideSkip({ impl: dialer, role: 'dialer', key: dialerKey, remoteKey: listenerKey }, combo) ??
-      sideSkip({ impl: listener, role: 'listener', key: listenerKey, remoteKey: dialerKey }, combo)
+      sideSkip({ impl: dialer, role: 'dialer', key: dialerKey, remoteKey: listenerKey, remote: listener.name }, combo) ??
+      sideSkip({ impl: listener, role: 'listener', key: listenerKey, remoteKey: dialerKey, remote: dialer.name }, combo)
     const planned: PlannedCase = { id: `${row} ${column}`, row, column, dialer: dialer.name, listener: listener.name, combo, dialerKey, listenerKey }
     if (skip !== undefined) planned.skip = skip
     out.push(planned)
