@@ -8,9 +8,6 @@
  * here. The arena is never written twice (memory handed to the channel stays as it
  * was), and arenas are small slices of Node's shared buffer pool, so an idle session
  * holds no arena at all.
- *
- * A header still in the queue may have flags added ({@link addFlags}), which is how a
- * FIN rides on the last Data frame of a stream instead of costing a frame of its own.
  */
 import { HEADER_LENGTH, writeHeader } from './frame.js'
 
@@ -29,8 +26,6 @@ export class OutputQueue {
   #chunks: Uint8Array[] = []
   #frames = 0
   #dataBytes = 0
-  /** Incremented by every {@link take}; header handles from older epochs are stale. */
-  #epoch = 0
 
   /** Frames queued since the last {@link take}. */
   get frames (): number {
@@ -42,21 +37,12 @@ export class OutputQueue {
     return this.#dataBytes
   }
 
-  get epoch (): number {
-    return this.#epoch
-  }
-
-  /**
-   * Appends a header; returns its handle (arena offset) for {@link addFlags}.
-   * A Data frame's payload must follow with {@link pushPayload}.
-   */
-  pushHeader (type: number, flags: number, streamId: number, length: number): number {
+  /** Appends a header. A Data frame's payload must follow with {@link pushPayload}. */
+  pushHeader (type: number, flags: number, streamId: number, length: number): void {
     if (this.#pos + HEADER_LENGTH > this.#arena.byteLength) this.#newArena()
-    const at = this.#pos
-    writeHeader(this.#arena, at, type, flags, streamId, length)
+    writeHeader(this.#arena, this.#pos, type, flags, streamId, length)
     this.#pos += HEADER_LENGTH
     this.#frames++
-    return at
   }
 
   /** Appends payload bytes (views are kept, not copied). */
@@ -64,21 +50,6 @@ export class OutputQueue {
     this.#closeRun()
     this.#chunks.push(bytes)
     this.#dataBytes += bytes.byteLength
-  }
-
-  /** ORs `flags` into a header queued in the current epoch. */
-  addFlags (handle: number, flags: number): void {
-    const arena = this.#arena
-    arena[handle + 2] = (arena[handle + 2] as number) | (flags >>> 8)
-    arena[handle + 3] = (arena[handle + 3] as number) | (flags & 0xff)
-  }
-
-  /**
-   * Whether a handle taken in `epoch` still designates a header that is queued (not
-   * handed out) in the current arena.
-   */
-  isPending (epoch: number): boolean {
-    return epoch === this.#epoch
   }
 
   /** Everything queued, as buffers for `writev`; empties the queue. */
@@ -89,7 +60,6 @@ export class OutputQueue {
     this.#chunks = []
     this.#frames = 0
     this.#dataBytes = 0
-    this.#epoch++
     return out
   }
 
@@ -105,7 +75,5 @@ export class OutputQueue {
     this.#arena = Buffer.allocUnsafe(ARENA_HEADERS * HEADER_LENGTH)
     this.#pos = 0
     this.#runStart = 0
-    // Handles into the previous arena can no longer be patched: a new epoch.
-    this.#epoch++
   }
 }

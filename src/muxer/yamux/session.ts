@@ -165,8 +165,7 @@ export class YamuxSession {
         return false
       }
       const n = Math.min(cap, queue.length)
-      s.lastDataHandle = this.#output.pushHeader(FrameType.Data, this.#openFlags(s), s.id, n)
-      s.lastDataEpoch = this.#output.epoch
+      this.#output.pushHeader(FrameType.Data, this.#openFlags(s), s.id, n)
       for (const piece of queue.take(n)) this.#output.pushPayload(piece)
       s.sendWindow -= n
       this.#requestOutput()
@@ -180,18 +179,17 @@ export class YamuxSession {
     if (s.wantsWindowUpdate) this.#markDirty(s)
   }
 
-  /** Our half-close: the FIN follows everything written so far. */
+  /**
+   * Our half-close: the FIN follows everything written so far, on a Window Update of
+   * its own (with any credit due). Never on a Data frame with payload: js-libp2p-yamux 8
+   * applies a frame's flags before its payload and drops data that arrives with a FIN.
+   */
   closeWrite (s: StreamState): void {
     if (s.phase === 'open') s.phase = 'local-fin'
     else if (s.phase === 'remote-fin') s.phase = 'closed'
     else return
-    if (s.handshake !== 'syn-queued' && s.lastDataEpoch >= 0 && this.#output.isPending(s.lastDataEpoch) && !s.wantsWindowUpdate) {
-      // The FIN rides on the stream's last Data frame, still in the queue.
-      this.#output.addFlags(s.lastDataHandle, Flag.FIN)
-    } else {
-      s.finPending = true
-      if (s.handshake !== 'syn-queued') this.#markDirty(s)
-    }
+    s.finPending = true
+    if (s.handshake !== 'syn-queued') this.#markDirty(s)
     if (s.phase === 'closed') this.#remove(s)
   }
 

@@ -52,9 +52,6 @@ export class StreamState {
   waiting = false
   /** Counted in the session's unacknowledged (ACK backlog) count. */
   unacked = false
-  /** Output epoch and header handle of this stream's last queued Data frame. */
-  lastDataEpoch = -1
-  lastDataHandle = 0
 
   constructor (id: number, direction: Direction, sink: StreamSink, handshake: Handshake, recvWindow: number, now: number) {
     this.id = id

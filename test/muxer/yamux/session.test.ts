@@ -136,12 +136,13 @@ describe('yamux session: opening streams', () => {
     assert.deepEqual(h.out(false), [fr(WU, SYN, 1, 768 * KiB)])
   })
 
-  it('rides the FIN on the last Data frame of the turn', () => {
+  it('sends the FIN on its own header after the data, never on a Data frame with payload', () => {
+    // (js-libp2p-yamux 8 drops the payload of a Data frame that carries FIN)
     const h = new Harness('outbound')
     const s = h.open()
     h.write(s, 10)
     h.session.closeWrite(s)
-    assert.deepEqual(h.out(false), [fr(Data, SYN | FIN, 1, 10, 10)])
+    assert.deepEqual(h.out(false), [fr(Data, SYN, 1, 10, 10), fr(WU, FIN, 1, 0)])
   })
 
   it('accepts an inbound stream and acknowledges it on the next flush', () => {
