@@ -353,11 +353,7 @@ export class YamuxSession {
       if (s === undefined || !s.live) return
       if ((h.flags & Flag.RST) === 0 && h.length > 0) {
         s.sendWindow += h.length
-        if (s.waiting && this.#capacity(s) > 0) {
-          s.waiting = false
-          this.#waiting.delete(s)
-          s.sink.onWritable()
-        }
+        this.#wakeOne(s)
       }
       if (s.live) this.#endFlags(s, h.flags)
       return
@@ -523,7 +519,7 @@ export class YamuxSession {
       next.unacked = true
       this.#unackedOutbound++
       this.#markDirty(next)
-      if (next.waiting) this.#wakeWriters()
+      this.#wakeOne(next)
     }
   }
 
@@ -571,31 +567,57 @@ export class YamuxSession {
     this.#handler.onOutput()
   }
 
+  /** Whether the connection-wide budget stops every stream from sending now. */
+  #sharedFull (): boolean {
+    return this.#blocked || this.#state.kind === 'closed' || this.#output.dataBytes >= MAX_QUEUED_DATA
+  }
+
   #capacity (s: StreamState): number {
-    if (this.#blocked || s.handshake === 'syn-queued' || this.#state.kind === 'closed' ||
-      this.#output.dataBytes >= MAX_QUEUED_DATA) return 0
+    if (s.handshake === 'syn-queued' || this.#sharedFull()) return 0
     return Math.max(0, Math.min(s.sendWindow, this.#config.maxMessageSize))
   }
 
+  /**
+   * The stream must wait. Only streams held by the connection-wide budget join the
+   * shared queue; a stream waiting for its own window (or its ACK-backlog slot) is
+   * woken by that event alone, so waking never scans streams that cannot move.
+   */
   #wait (s: StreamState): void {
-    if (s.waiting) return
     s.waiting = true
-    this.#waiting.add(s)
+    if (s.sendWindow > 0 && s.handshake !== 'syn-queued') this.#waiting.add(s)
   }
 
-  /** Lets waiting writers continue, oldest first, while there is capacity. */
+  /** The stream's own obstacle is gone (window update, backlog slot). */
+  #wakeOne (s: StreamState): void {
+    if (!s.waiting || s.sendWindow <= 0 || s.handshake === 'syn-queued') return
+    if (this.#sharedFull()) {
+      this.#waiting.add(s)
+      return
+    }
+    s.waiting = false
+    this.#waiting.delete(s)
+    s.sink.onWritable()
+  }
+
+  /** Lets streams held by the shared budget continue, oldest first, while it lasts. */
   #wakeWriters (): void {
     if (this.#waiting.size === 0) return
     const list = [...this.#waiting]
     this.#waiting.clear()
-    for (const s of list) {
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i] as StreamState
       if (!s.waiting) continue
-      if (this.#capacity(s) > 0) {
-        s.waiting = false
-        s.sink.onWritable()
-      } else {
-        this.#waiting.add(s)
+      if (this.#sharedFull()) {
+        // The budget ran out again: the rest keep their place, ahead of newcomers.
+        const rest = list.slice(i)
+        const newcomers = [...this.#waiting]
+        this.#waiting.clear()
+        for (const r of rest) if (r.waiting) this.#waiting.add(r)
+        for (const n of newcomers) this.#waiting.add(n)
+        return
       }
+      s.waiting = false
+      s.sink.onWritable()
     }
   }
 

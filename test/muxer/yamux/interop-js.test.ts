@@ -1,69 +1,19 @@
 /**
  * Interop with js-libp2p's yamux (@chainsafe/libp2p-yamux 8, as used by js-libp2p
  * 3.3.11), in one process: its muxer runs over one end of a memory channel pair
- * (through a small adapter to its `MultiaddrConnection` shape), ours over the other.
- *
- * js-libp2p 3 needs `Promise.withResolvers` (Node 22+): polyfilled here before the
- * js modules load (this file runs in its own process under node --test).
+ * (see js-yamux.ts), ours over the other.
  */
 import { describe, it, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import type { ByteChannel } from '../../../src/interfaces/channel.js'
 import type { MuxedStream, StreamMuxer } from '../../../src/interfaces/muxer.js'
 import { MemoryChannel } from '../../../src/transport/memory-channel.js'
 import { yamux } from '../../../src/muxer/yamux/index.js'
 import { codes, isLp2pError } from '../../../src/errors.js'
 import { closedWith, readAll, ticks, writeAll } from '../conformance.js'
+import { jsEcho as echoJs, jsReadAll, jsWriteAll, loadJsYamux, type JsMuxer, type JsStream, type JsYamux } from './js-yamux.js'
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-type JsStream = any
-type JsMuxer = any
-
-if (typeof (Promise as any).withResolvers !== 'function') {
-  (Promise as any).withResolvers = function withResolvers<T> () {
-    let resolve!: (v: T) => void
-    let reject!: (e: unknown) => void
-    const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej })
-    return { promise, resolve, reject }
-  }
-}
-
-let jsYamux: (init?: Record<string, unknown>) => () => { createStreamMuxer: (maConn: unknown) => JsMuxer }
-let StreamMessageEvent: new (data: Uint8Array) => Event
-let defaultLogger: () => { forComponent: (name: string) => unknown }
-
-/** Our ByteChannel seen as the js `MultiaddrConnection` its muxer consumes. */
-class MaConnAdapter extends EventTarget {
-  readonly direction: 'inbound' | 'outbound'
-  readonly log: unknown
-  readonly #channel: ByteChannel
-
-  constructor (channel: ByteChannel, direction: 'inbound' | 'outbound') {
-    super()
-    this.#channel = channel
-    this.direction = direction
-    this.log = defaultLogger().forComponent('interop:maconn')
-    channel.attach({
-      onData: (chunk) => { this.dispatchEvent(new StreamMessageEvent(chunk)) },
-      onEnd: () => { channel.end() },
-      onClose: () => { this.dispatchEvent(new Event('close')) },
-      onDrain: () => { this.dispatchEvent(new Event('drain')) }
-    })
-  }
-
-  send (data: Uint8Array | Iterable<Uint8Array>): boolean {
-    return this.#channel.writev(data instanceof Uint8Array ? [data] : [...data])
-  }
-
-  abort (err: Error): void {
-    this.#channel.destroy(err)
-  }
-
-  async close (): Promise<void> {
-    this.#channel.end()
-  }
-}
+let js: JsYamux
 
 interface Pair {
   ours: StreamMuxer
@@ -84,33 +34,9 @@ function pair (ourDirection: 'inbound' | 'outbound', onOurInbound?: (s: MuxedStr
     onIncomingStream: (s) => { ourInbound.push(s); onOurInbound?.(s) },
     onClose: (e) => { closed(e) }
   })
-  const js = jsYamux({ enableKeepAlive: false })().createStreamMuxer(new MaConnAdapter(b, ourDirection === 'inbound' ? 'outbound' : 'inbound'))
-  js.addEventListener('stream', (evt: CustomEvent) => { jsInbound.push(evt.detail); onJsInbound?.(evt.detail) })
-  return { ours, js, ourInbound, jsInbound, oursClosed }
-}
-
-async function jsReadAll (s: JsStream): Promise<Buffer> {
-  const parts: Buffer[] = []
-  for await (const chunk of s) parts.push(Buffer.from(chunk.subarray()))
-  return Buffer.concat(parts)
-}
-
-async function jsWriteAll (s: JsStream, data: Uint8Array, chunk = 64 * 1024): Promise<void> {
-  for (let off = 0; off < data.byteLength; off += chunk) {
-    if (!s.send(data.subarray(off, off + chunk))) await s.onDrain()
-  }
-  await s.close()
-}
-
-const echoJs = (s: JsStream): void => {
-  void (async () => {
-    try {
-      for await (const chunk of s) {
-        if (!s.send(chunk)) await s.onDrain()
-      }
-      await s.close()
-    } catch {}
-  })()
+  const jsMuxer = js.create(b, ourDirection === 'inbound' ? 'outbound' : 'inbound')
+  jsMuxer.addEventListener('stream', (evt: CustomEvent) => { jsInbound.push(evt.detail); onJsInbound?.(evt.detail) })
+  return { ours, js: jsMuxer, ourInbound, jsInbound, oursClosed }
 }
 
 async function until (cond: () => boolean, what: string): Promise<void> {
@@ -122,9 +48,7 @@ const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('he
 
 describe('yamux interop with @chainsafe/libp2p-yamux 8 (js-libp2p 3.3.11)', { timeout: 60_000 }, () => {
   before(async () => {
-    ({ yamux: jsYamux } = await import('@chainsafe/libp2p-yamux') as any)
-    ;({ StreamMessageEvent } = await import('@libp2p/interface') as any)
-    ;({ defaultLogger } = await import('@libp2p/logger') as any)
+    js = await loadJsYamux()
   })
 
   for (const ourDirection of ['outbound', 'inbound'] as const) {
@@ -185,7 +109,7 @@ describe('yamux interop with @chainsafe/libp2p-yamux 8 (js-libp2p 3.3.11)', { ti
     s.write('x')
     await until(() => p.jsInbound.length === 1, 'js got the stream')
     const j = p.jsInbound[0]
-    const jsReset = new Promise<any>((resolve) => j.addEventListener('close', resolve))
+    const jsReset = new Promise<{ error?: Error }>((resolve) => j.addEventListener('close', resolve))
     s.destroy()
     const evt = await jsReset
     assert.ok(evt.error !== undefined, 'js saw an error close (reset)')
@@ -204,7 +128,7 @@ describe('yamux interop with @chainsafe/libp2p-yamux 8 (js-libp2p 3.3.11)', { ti
     assert.ok(typeof rtt === 'number' && rtt >= 0)
     const s = p.ours.newStream()
     s.write('x')
-    await until(() => (p.ours as any).rtt !== undefined, 'our RTT probe was answered')
+    await until(() => (p.ours as { rtt?: number }).rtt !== undefined, 'our RTT probe was answered')
   })
 
   it('closes gracefully either way', async () => {
