@@ -13,14 +13,24 @@
  * they are the normal race between the two ends (a Data frame sent before our RST
  * arrived, a Window Update that crossed our FIN), and go-yamux and js-libp2p-yamux
  * ignore them too. Frames no correct peer sends are protocol errors: GoAway(1) and
- * the session ends.
+ * the session ends. Those are: a bad version or type, a Data length over the limit,
+ * Data beyond the window granted, Data or Window Update on stream 0, Ping or GoAway on
+ * a stream, a SYN with our id parity, a SYN for a stream that is open. Data after the
+ * remote's own FIN resets that stream only.
+ *
+ * Ids of finished streams are not remembered (that would grow without bound), so a SYN
+ * reusing one opens a new stream, as in go-yamux and js-libp2p-yamux. Ids are not
+ * required to increase either: rust-yamux and we send the SYN with a stream's first
+ * frame, so streams can appear out of id order.
  */
 import type { Direction } from '../../interfaces/muxer.js'
 import { codes, Lp2pError } from '../../errors.js'
 import { Flag, FrameDecoder, FrameType, GoAwayCode, MAX_UINT32, type FrameHeader } from './frame.js'
 import { OutputQueue } from './output.js'
 import { StreamState, type StreamSink } from './stream-state.js'
-import { ACK_BACKLOG, MAX_PENDING_PONGS, MAX_QUEUED_CONTROL_FRAMES, MAX_QUEUED_DATA, type YamuxConfig } from './config.js'
+import { ACK_BACKLOG, MAX_QUEUED_CONTROL_FRAMES, type YamuxConfig } from './config.js'
+import { SendScheduler } from './send-scheduler.js'
+import { KeepAlive } from './keep-alive.js'
 import type { WriteQueue } from '../write-queue.js'
 
 export type SessionState =
@@ -58,21 +68,13 @@ export class YamuxSession {
   #unackedOutbound = 0
   readonly #synQueue: StreamState[] = []
   #dirty: StreamState[] = []
-  #waiting = new Set<StreamState>()
-  #blocked = false
+  readonly #scheduler: SendScheduler
   #outputRequested = false
-  #pendingPongs = 0
 
   // the Data frame being received: its header and stream (undefined: discard)
   #current: FrameHeader | undefined
   #target: StreamState | undefined
-
-  // pings: at most one of ours outstanding
-  #ping: { readonly id: number, readonly sentAt: number } | undefined
-  #nextPingId = 1
-  #lastPingAt: number
-  #lastReceiveAt: number
-  #rtt: number | undefined
+  readonly #keepAlive: KeepAlive
 
   constructor (direction: Direction, config: YamuxConfig, handler: SessionHandler, now: number) {
     this.#config = config
@@ -81,8 +83,8 @@ export class YamuxSession {
     this.#client = direction === 'outbound'
     this.#nextId = this.#client ? 1 : 2
     this.#decoder = new FrameDecoder({ maxDataLength: Math.max(config.maxStreamWindow, config.initialStreamWindow) })
-    this.#lastPingAt = now
-    this.#lastReceiveAt = now
+    this.#scheduler = new SendScheduler(this.#output, config.maxMessageSize)
+    this.#keepAlive = new KeepAlive(config.keepAliveInterval, config.keepAliveTimeout, now)
   }
 
   get state (): SessionState {
@@ -91,7 +93,7 @@ export class YamuxSession {
 
   /** Latest round-trip time measured with our pings, in the clock's unit. */
   get rtt (): number | undefined {
-    return this.#rtt
+    return this.#keepAlive.rtt
   }
 
   /** Live streams, in opening order. */
@@ -105,7 +107,7 @@ export class YamuxSession {
 
   /** The channel refused more (its write returned false) and has not drained yet. */
   get blocked (): boolean {
-    return this.#blocked
+    return this.#scheduler.blocked
   }
 
   /** Frames queued and not yet taken. */
@@ -118,7 +120,7 @@ export class YamuxSession {
    * the remote keeps making us queue control frames (see MAX_QUEUED_CONTROL_FRAMES).
    */
   get inputThrottled (): boolean {
-    return this.#blocked && this.#output.frames >= MAX_QUEUED_CONTROL_FRAMES
+    return this.#scheduler.blocked && this.#output.frames >= MAX_QUEUED_CONTROL_FRAMES
   }
 
   // --- streams -------------------------------------------------------------------
@@ -159,9 +161,9 @@ export class YamuxSession {
       return true
     }
     while (queue.length > 0) {
-      const cap = this.#capacity(s)
+      const cap = this.#scheduler.capacity(s)
       if (cap === 0) {
-        this.#wait(s)
+        this.#scheduler.wait(s)
         return false
       }
       const n = Math.min(cap, queue.length)
@@ -242,15 +244,12 @@ export class YamuxSession {
 
   /** The channel took the last output; `ok` is what its write returned. */
   flushed (ok: boolean): void {
-    this.#blocked = !ok
-    if (ok) this.#wakeWriters()
+    this.#scheduler.flushed(ok)
   }
 
   /** The channel drained after a write returned false. */
   drained (): void {
-    if (!this.#blocked) return
-    this.#blocked = false
-    this.#wakeWriters()
+    this.#scheduler.drained()
   }
 
   /**
@@ -265,11 +264,11 @@ export class YamuxSession {
       this.#dirty = []
       for (const s of dirty) this.#emitControl(s, now)
     }
-    if (this.#ping === undefined && this.#rtt === undefined && this.#output.frames > 0 && this.#state.kind !== 'closed') {
+    if (this.#keepAlive.wantsProbe && this.#output.frames > 0 && this.#state.kind !== 'closed') {
       // The first RTT measurement rides with the first frames we send anyway.
       this.#sendPing(now)
     }
-    this.#pendingPongs = 0
+    this.#keepAlive.flushed()
     return this.#output.take()
   }
 
@@ -277,10 +276,7 @@ export class YamuxSession {
 
   /** When {@link handleTimeout} should run next (the clock's unit), or undefined. */
   nextTimeout (): number | undefined {
-    const { keepAliveInterval, keepAliveTimeout } = this.#config
-    if (keepAliveInterval === 0 || this.#state.kind === 'closed') return undefined
-    if (this.#ping !== undefined) return Math.max(this.#ping.sentAt, this.#lastReceiveAt) + keepAliveTimeout
-    return this.#lastPingAt + keepAliveInterval
+    return this.#state.kind === 'closed' ? undefined : this.#keepAlive.nextTimeout()
   }
 
   /**
@@ -289,14 +285,16 @@ export class YamuxSession {
    * Returns the next deadline.
    */
   handleTimeout (now: number): number | undefined {
-    const due = this.nextTimeout()
-    if (due === undefined || now < due) return due
-    if (this.#ping !== undefined) {
+    if (this.#state.kind === 'closed') return undefined
+    const due = this.#keepAlive.due(now)
+    if (due === 'timeout') {
       this.#fail(new Lp2pError(codes.ERR_KEEP_ALIVE_TIMEOUT, `no answer to a keep-alive ping within ${this.#config.keepAliveTimeout} ms`))
       return undefined
     }
-    this.#sendPing(now)
-    this.#requestOutput()
+    if (due === 'ping') {
+      this.#sendPing(now)
+      this.#requestOutput()
+    }
     return this.nextTimeout()
   }
 
@@ -305,7 +303,7 @@ export class YamuxSession {
   /** Bytes from the channel. Protocol errors end the session (GoAway(1)); never throws. */
   receive (chunk: Uint8Array, now: number): void {
     if (this.#state.kind === 'closed') return
-    this.#lastReceiveAt = now
+    this.#keepAlive.received(now)
     const decoder = this.#decoder
     decoder.push(chunk)
     try {
@@ -353,7 +351,7 @@ export class YamuxSession {
       if (s === undefined || !s.live) return
       if ((h.flags & Flag.RST) === 0 && h.length > 0) {
         s.sendWindow += h.length
-        this.#wakeOne(s)
+        this.#scheduler.wakeOne(s)
       }
       if (s.live) this.#endFlags(s, h.flags)
       return
@@ -410,7 +408,7 @@ export class YamuxSession {
       this.#requestOutput()
       return undefined
     }
-    const s = new StreamState(id, 'inbound', placeholderSink, 'ack-pending', this.#config.initialStreamWindow, this.#lastReceiveAt)
+    const s = new StreamState(id, 'inbound', placeholderSink, 'ack-pending', this.#config.initialStreamWindow, this.#keepAlive.lastReceiveAt)
     this.#streams.set(id, s)
     this.#inbound++
     s.unacked = true
@@ -423,17 +421,11 @@ export class YamuxSession {
   #onPing (h: FrameHeader, now: number): void {
     if ((h.flags & Flag.SYN) !== 0) {
       // Answer with the same opaque value (yamux.md, "Length Field"); bounded.
-      if (this.#pendingPongs >= MAX_PENDING_PONGS) return
-      this.#pendingPongs++
+      if (!this.#keepAlive.takePong()) return
       this.#output.pushHeader(FrameType.Ping, Flag.ACK, 0, h.length)
       this.#requestOutput()
     } else if ((h.flags & Flag.ACK) !== 0) {
-      const ping = this.#ping
-      // An answer we did not ask for is ignored (js-libp2p-yamux treats it as an error;
-      // nothing is at stake here, so we are lenient).
-      if (ping === undefined || ping.id !== h.length) return
-      this.#ping = undefined
-      this.#rtt = now - ping.sentAt
+      this.#keepAlive.answered(h.length, now)
     }
   }
 
@@ -473,7 +465,7 @@ export class YamuxSession {
 
   #resetAll (err: Error): void {
     const streams = [...this.#streams.values()]
-    this.#waiting.clear()
+    this.#scheduler.stop()
     this.#synQueue.length = 0
     for (const s of streams) {
       s.phase = 'reset'
@@ -493,10 +485,7 @@ export class YamuxSession {
     this.#streams.delete(s.id)
     if (s.direction === 'inbound') this.#inbound--
     else this.#outbound--
-    if (s.waiting) {
-      s.waiting = false
-      this.#waiting.delete(s)
-    }
+    this.#scheduler.forget(s)
     // A stream that closed with its ACK still to send keeps its backlog slot until
     // the flush sends the ACK; a reset one frees it now.
     if (s.phase === 'reset') this.#unackedDone(s)
@@ -519,7 +508,7 @@ export class YamuxSession {
       next.unacked = true
       this.#unackedOutbound++
       this.#markDirty(next)
-      this.#wakeOne(next)
+      this.#scheduler.wakeOne(next)
     }
   }
 
@@ -544,7 +533,7 @@ export class YamuxSession {
     let delta = 0
     if (s.wantsWindowUpdate) {
       // Growth is judged on regular updates only, not on the one that opens the stream.
-      delta = s.takeCredit(now, flags === 0 ? this.#rtt : undefined, this.#config.maxStreamWindow)
+      delta = s.takeCredit(now, flags === 0 ? this.#keepAlive.rtt : undefined, this.#config.maxStreamWindow)
     }
     if (s.finPending) {
       s.finPending = false
@@ -567,66 +556,8 @@ export class YamuxSession {
     this.#handler.onOutput()
   }
 
-  /** Whether the connection-wide budget stops every stream from sending now. */
-  #sharedFull (): boolean {
-    return this.#blocked || this.#state.kind === 'closed' || this.#output.dataBytes >= MAX_QUEUED_DATA
-  }
-
-  #capacity (s: StreamState): number {
-    if (s.handshake === 'syn-queued' || this.#sharedFull()) return 0
-    return Math.max(0, Math.min(s.sendWindow, this.#config.maxMessageSize))
-  }
-
-  /**
-   * The stream must wait. Only streams held by the connection-wide budget join the
-   * shared queue; a stream waiting for its own window (or its ACK-backlog slot) is
-   * woken by that event alone, so waking never scans streams that cannot move.
-   */
-  #wait (s: StreamState): void {
-    s.waiting = true
-    if (s.sendWindow > 0 && s.handshake !== 'syn-queued') this.#waiting.add(s)
-  }
-
-  /** The stream's own obstacle is gone (window update, backlog slot). */
-  #wakeOne (s: StreamState): void {
-    if (!s.waiting || s.sendWindow <= 0 || s.handshake === 'syn-queued') return
-    if (this.#sharedFull()) {
-      this.#waiting.add(s)
-      return
-    }
-    s.waiting = false
-    this.#waiting.delete(s)
-    s.sink.onWritable()
-  }
-
-  /** Lets streams held by the shared budget continue, oldest first, while it lasts. */
-  #wakeWriters (): void {
-    if (this.#waiting.size === 0) return
-    const list = [...this.#waiting]
-    this.#waiting.clear()
-    for (let i = 0; i < list.length; i++) {
-      const s = list[i] as StreamState
-      if (!s.waiting) continue
-      if (this.#sharedFull()) {
-        // The budget ran out again: the rest keep their place, ahead of newcomers.
-        const rest = list.slice(i)
-        const newcomers = [...this.#waiting]
-        this.#waiting.clear()
-        for (const r of rest) if (r.waiting) this.#waiting.add(r)
-        for (const n of newcomers) this.#waiting.add(n)
-        return
-      }
-      s.waiting = false
-      s.sink.onWritable()
-    }
-  }
-
   #sendPing (now: number): void {
-    const id = this.#nextPingId
-    this.#nextPingId = id >= MAX_UINT32 ? 1 : id + 1
-    this.#ping = { id, sentAt: now }
-    this.#lastPingAt = now
-    this.#output.pushHeader(FrameType.Ping, Flag.SYN, 0, id)
+    this.#output.pushHeader(FrameType.Ping, Flag.SYN, 0, this.#keepAlive.ping(now))
   }
 }
 

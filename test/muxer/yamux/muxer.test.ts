@@ -13,7 +13,7 @@ import { MemoryChannel } from '../../../src/transport/memory-channel.js'
 import type { MuxedStream, StreamMuxerInit } from '../../../src/interfaces/muxer.js'
 import { codes, isLp2pError } from '../../../src/errors.js'
 import { collect, type Collector } from '../../helpers/channel.js'
-import { closedWith, connect, readAll, ticks } from '../conformance.js'
+import { closedWith, connect, readAll, ticks, writeAll } from '../conformance.js'
 
 const KiB = 1024
 const { Data, WindowUpdate: WU, Ping, GoAway } = FrameType
@@ -132,6 +132,26 @@ describe('yamux driver: output', () => {
     assert.ok(p.seen.bytes().byteLength >= accepted - 64 * KiB)
     p.muxer.abort(new Error('done'))
     await closedWith(s)
+  })
+})
+
+describe('yamux driver: fairness', () => {
+  it('shares the connection between bulk streams instead of finishing one first', async () => {
+    const order: string[] = []
+    const p = connect(yamux(), {}, (s) => {
+      s.on('error', () => {}).on('data', (c: Buffer) => { order.push(String(c[0])) })
+    })
+    const size = 4 * 1024 * 1024
+    const a = p.dialer.newStream()
+    const b = p.dialer.newStream()
+    await Promise.all([writeAll(a, Buffer.alloc(size, 0x31)), writeAll(b, Buffer.alloc(size, 0x32))])
+    await ticks(5)
+    const half = Math.floor(order.length / 2)
+    const firstHalf = order.slice(0, half)
+    assert.ok(firstHalf.includes('49') && firstHalf.includes('50'), 'both streams progress in the first half')
+    a.destroy()
+    b.destroy()
+    await p.dialer.close()
   })
 })
 
