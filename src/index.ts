@@ -19,6 +19,7 @@ export {
 export { tcp, type TcpOptions } from './transport/tcp.js'
 export { memory, type MemoryTransportOptions } from './transport/memory.js'
 export { noise } from './security/noise/index.js'
+export { tls } from './security/tls/index.js'
 export { yamux } from './muxer/yamux/index.js'
 
 export { MemoryPeerStore } from './peer-store/memory-peer-store.js'

@@ -18,7 +18,11 @@ export interface NodeOptions {
   listen?: Array<string | Multiaddr>
   /** Default `[tcp()]`. */
   transports?: Transport[]
-  /** Security protocols in preference order. Default `[noise()]`. */
+  /**
+   * Security protocols in preference order, for both directions. Default: accept
+   * `[noise(), tls()]` and dial with `noise()` alone (negotiated lazily, which saves a
+   * round trip on every dial).
+   */
   connectionEncrypters?: SecurityProtocol[]
   /** Stream muxers in preference order. Default `[yamux()]`. */
   streamMuxers?: StreamMuxerFactory[]

@@ -30,6 +30,7 @@ import { handleOnStream } from './negotiation/stream-negotiation.js'
 import { deadline } from './util/deadline.js'
 import { tcp } from './transport/tcp.js'
 import { noise } from './security/noise/index.js'
+import { tls } from './security/tls/index.js'
 import { yamux } from './muxer/yamux/index.js'
 import { handlePing, ping, PING_MAX_INBOUND_STREAMS, PING_PROTOCOL, type PingOptions } from './protocols/ping.js'
 import {
@@ -74,9 +75,14 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
     this.peerStore = options.peerStore ?? new MemoryPeerStore()
     this.agentVersion = options.agentVersion ?? `lp2p/${VERSION} node/${process.versions.node}`
     this.#transports = options.transports ?? [tcp()]
+    // Default: accept Noise and TLS, dial with Noise alone so the dialer can negotiate
+    // it lazily (one round trip less per connection). Every libp2p implementation
+    // speaks Noise; go-libp2p proposes TLS first and gets it.
+    const defaultNoise = noise()
     this.#upgrader = new Upgrader({
       privateKey: this.privateKey,
-      security: options.connectionEncrypters ?? [noise()],
+      security: options.connectionEncrypters ?? [defaultNoise, tls()],
+      ...(options.connectionEncrypters === undefined ? { outboundSecurity: [defaultNoise] } : {}),
       muxers: options.streamMuxers ?? [yamux()],
       ...(options.timeouts?.inboundUpgrade !== undefined ? { inboundUpgradeTimeout: options.timeouts.inboundUpgrade } : {})
     })

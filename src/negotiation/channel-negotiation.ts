@@ -114,21 +114,27 @@ export class LazyChannel implements ByteChannel {
   #handler: ByteChannelHandler | undefined
   #settled = false
   #error: Lp2pError | undefined
-  readonly #intercept: ByteChannelHandler
 
   constructor (inner: ByteChannel, protocol: string) {
     this.#inner = inner
     this.#machine = new DialerMachine([protocol])
-    inner.write(this.#machine.start())
-    this.#intercept = {
+    // Read the answer as soon as it arrives, whether or not the next layer is
+    // listening yet: a refusal must be known even if that layer never reads.
+    inner.attach({
       onData: (chunk) => { this.#onData(chunk) },
       onEnd: () => {
         if (!this.#settled) this.#after(this.#machine.receiveEnd())
         else this.#handler?.onEnd()
       },
-      onClose: (err) => { this.#handler?.onClose(this.#error ?? err) },
+      onClose: (err) => {
+        // Reaches us only before the answer was settled, or with no handler attached:
+        // a later attach() of the inner channel redelivers the close.
+        if (!this.#settled) this.#after(this.#machine.receiveEnd())
+        this.#handler?.onClose(this.#error ?? err)
+      },
       onDrain: () => { this.#handler?.onDrain() }
-    }
+    })
+    inner.write(this.#machine.start())
   }
 
   /** The negotiation error, once the answer was wrong. */
@@ -141,18 +147,24 @@ export class LazyChannel implements ByteChannel {
     return this.#settled && this.#error === undefined
   }
 
+  /** The channel below (for a layer that wants to take over a socket). */
+  get inner (): ByteChannel {
+    return this.#inner
+  }
+
   get remoteAddr (): Multiaddr { return this.#inner.remoteAddr }
   get localAddr (): Multiaddr | undefined { return this.#inner.localAddr }
   get closed (): boolean { return this.#inner.closed }
 
   attach (handler: ByteChannelHandler): void {
     this.#handler = handler
-    this.#inner.attach(this.#settled ? handler : this.#intercept)
+    // Once the answer is in, the next layer reads the inner channel directly.
+    if (this.#settled) this.#inner.attach(handler)
   }
 
   detach (): void {
     this.#handler = undefined
-    this.#inner.detach()
+    if (this.#settled) this.#inner.detach()
   }
 
   unshift (chunk: Uint8Array): void { this.#inner.unshift(chunk) }
@@ -183,11 +195,11 @@ export class LazyChannel implements ByteChannel {
     const rest = this.#machine.takeRemaining()
     const handler = this.#handler
     if (handler === undefined) {
+      // Nobody reads yet: the inner channel holds the rest until attach().
       this.#inner.detach()
       this.#inner.unshift(rest)
       return
     }
-    // From now on the next layer reads the inner channel directly.
     this.#inner.attach(handler)
     if (rest.byteLength > 0) handler.onData(rest)
   }

@@ -43,6 +43,18 @@ export abstract class ChannelBase implements ByteChannel {
 
   attach (handler: ByteChannelHandler): void {
     this.#handler = handler
+    if (this.#closed) {
+      // Attached after the close was delivered to someone else (or to nobody): this
+      // handler must learn it too, or it would wait forever.
+      const err = this.#closeError
+      queueMicrotask(() => {
+        if (this.#handler === handler) {
+          this.#handler = undefined
+          handler.onClose(err)
+        }
+      })
+      return
+    }
     this.#scheduleFlush()
   }
 

@@ -94,12 +94,16 @@ export class MemoryChannel extends ChannelBase {
   destroy (err?: Error): void {
     if (this.#destroyed) return
     this.#destroyed = true
+    // As with a TCP socket whose bytes already reached the kernel: what was written
+    // before the destroy still arrives, then the close.
+    const written = this.#inFlight
     this.#inFlight = []
     this.#inFlightBytes = 0
     this.discardHeld()
     this.deliverClose(err)
     const peer = this.#peer
     queueMicrotask(() => {
+      for (const c of written) peer.deliverData(c)
       peer.#remoteDestroyed()
     })
   }

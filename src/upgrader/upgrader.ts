@@ -23,8 +23,15 @@ import { handleOnChannel, lazySelectOnChannel, selectOnChannel, type LazyChannel
 
 export interface UpgraderOptions {
   privateKey: PrivateKey
-  /** Security protocols in preference order (the dialer proposes them in this order). */
+  /** Security protocols we accept on inbound connections. */
   security: readonly SecurityProtocol[]
+  /**
+   * Security protocols we propose when dialing, in preference order. Default:
+   * `security`. With a single one the proposal is lazy (no round trip), so a node can
+   * accept several protocols yet dial with one (the node's default: dial Noise, accept
+   * Noise and TLS).
+   */
+  outboundSecurity?: readonly SecurityProtocol[]
   /** Muxers in preference order. */
   muxers: readonly StreamMuxerFactory[]
   /**
@@ -73,6 +80,7 @@ export class Upgrader {
 
   constructor (options: UpgraderOptions) {
     if (options.security.length === 0) throw new RangeError('at least one security protocol is required')
+    if (options.outboundSecurity?.length === 0) throw new RangeError('at least one outbound security protocol is required')
     if (options.muxers.length === 0) throw new RangeError('at least one stream muxer is required')
     this.#options = options
     this.#muxerIds = options.muxers.map((m) => m.protocol)
@@ -105,16 +113,17 @@ export class Upgrader {
       // 1. multistream-select the security protocol.
       let security: SecurityProtocol
       let channel: ByteChannel = raw
-      const secIds = this.#options.security.map((s) => s.protocol)
+      const candidates = outbound ? (this.#options.outboundSecurity ?? this.#options.security) : this.#options.security
+      const secIds = candidates.map((s) => s.protocol)
       if (outbound && lazy && secIds.length === 1) {
-        security = this.#options.security[0] as SecurityProtocol
+        security = candidates[0] as SecurityProtocol
         lazyChannel = lazySelectOnChannel(raw, security.protocol)
         channel = lazyChannel
       } else {
         const id = outbound
           ? await selectOnChannel(raw, secIds, { signal })
           : await handleOnChannel(raw, { isSupported: (p) => secIds.includes(p), signal })
-        security = this.#options.security.find((s) => s.protocol === id) as SecurityProtocol
+        security = candidates.find((s) => s.protocol === id) as SecurityProtocol
       }
 
       // 2. The security handshake, offering our muxers inside it.

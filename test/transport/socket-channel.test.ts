@@ -28,8 +28,12 @@ describe('SocketChannel', () => {
     const fromClient = collect(sc)
     cc.writev([Buffer.from('ping'), Buffer.from('!')])
     assert.equal((await fromClient.waitFor(5)).toString(), 'ping!')
+    const ended = new Promise<void>((resolve) => {
+      const onEnd = fromClient.onEnd
+      fromClient.onEnd = () => { onEnd(); resolve() }
+    })
     cc.end()
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await ended
     assert.equal(fromClient.ended, true)
     sc.write(Buffer.from('pong'))
     assert.equal((await fromServer.waitFor(4)).toString(), 'pong')

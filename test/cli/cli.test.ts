@@ -1,0 +1,83 @@
+/**
+ * The `lp2p` command end to end, as separate processes: listen, ping, id, errors.
+ */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { createInterface } from 'node:readline'
+
+const MAIN = path.resolve('src/cli/main.ts')
+
+function lp2p (args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+}
+
+async function run (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const child = lp2p(args, env)
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.on('data', (d: Buffer) => { stdout += d.toString() })
+  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
+  const [code] = await once(child, 'exit') as [number | null]
+  return { code, stdout, stderr }
+}
+
+describe('lp2p CLI', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lp2p-cli-'))
+  const keyFile = path.join(dir, 'key.json')
+
+  it('creates and shows an identity', async () => {
+    const made = await run(['id', '--init', '--key', keyFile, '--type', 'secp256k1', '--json'])
+    assert.equal(made.code, 0, made.stderr)
+    const created = JSON.parse(made.stdout) as { peerId: string, type: string }
+    assert.equal(created.type, 'secp256k1')
+    const shown = await run(['id', '--key', keyFile, '--json'])
+    assert.equal((JSON.parse(shown.stdout) as { peerId: string }).peerId, created.peerId)
+    const again = await run(['id', '--init', '--key', keyFile])
+    assert.notEqual(again.code, 0, 'refuses to overwrite without --force')
+  })
+
+  it('listens, answers pings from another process, and exits cleanly on SIGTERM', async () => {
+    const listener = lp2p(['listen', '--json', '--listen', '/ip4/127.0.0.1/tcp/0', '--key', keyFile])
+    let stderr = ''
+    listener.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
+    const lines = createInterface({ input: listener.stdout as NodeJS.ReadableStream })
+    const [first] = await once(lines, 'line') as [string]
+    const info = JSON.parse(first) as { peerId: string, multiaddrs: string[] }
+    const shown = await run(['id', '--key', keyFile, '--json'])
+    assert.equal(info.peerId, (JSON.parse(shown.stdout) as { peerId: string }).peerId, 'the node uses the key file')
+    assert.match(info.multiaddrs[0] ?? '', new RegExp(`^/ip4/127\\.0\\.0\\.1/tcp/\\d+/p2p/${info.peerId}$`))
+
+    const pinged = await run(['ping', info.multiaddrs[0] as string, '--count', '3', '--interval', '0', '--json'])
+    assert.equal(pinged.code, 0, pinged.stderr)
+    const out = pinged.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string, count?: number })
+    assert.equal(out.filter((o) => o.type === 'ping').length, 3)
+    assert.equal(out.at(-1)?.type, 'summary')
+
+    listener.kill('SIGTERM')
+    const [code] = await once(listener, 'exit') as [number | null]
+    assert.equal(code, 0, stderr)
+  })
+
+  it('reports a failed dial as one line with its error code and a non-zero exit', async () => {
+    const res = await run(['ping', '/ip4/127.0.0.1/tcp/1/p2p/12D3KooWHFrmLWTTDD4NodngtRMEVYgxrsDCy8Bzc5c4gsAuakXp', '--count', '1'])
+    assert.notEqual(res.code, 0)
+    assert.match(res.stderr, /^lp2p: ERR_TRANSPORT_DIAL_FAILED: /)
+    assert.equal(res.stderr.trim().split('\n').length, 1)
+  })
+
+  it('rejects a bad multiaddr and a bad key file with codes', async () => {
+    const bad = await run(['ping', '/ip4/not-an-ip/tcp/1'])
+    assert.match(bad.stderr, /ERR_INVALID_MULTIADDR/)
+    const missing = await run(['id', '--key', path.join(dir, 'nope.json')])
+    assert.match(missing.stderr, /ERR_INVALID_KEY_FILE/)
+    rmSync(dir, { recursive: true, force: true })
+  })
+})

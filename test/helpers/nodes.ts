@@ -1,0 +1,29 @@
+/** Helpers for whole-node tests over the memory transport. */
+import { createNode, type Lp2pNode } from '../../src/node.js'
+import { memory, type MemoryTransportOptions } from '../../src/transport/memory.js'
+import type { NodeOptions } from '../../src/node-options.js'
+
+let n = 0
+
+/** A started node listening on a fresh `/memory/<name>` address. */
+export async function memoryNode (options: NodeOptions = {}, transport: MemoryTransportOptions = {}): Promise<Lp2pNode> {
+  const node = createNode({
+    transports: [memory(transport)],
+    listen: [`/memory/node-${process.pid}-${++n}`],
+    ...options
+  })
+  await node.start()
+  return node
+}
+
+/** Resolves with the arguments of the next `event` emitted by `emitter`. */
+export async function nextEvent<T extends unknown[]> (emitter: { once: (e: string, l: (...a: T) => void) => unknown }, event: string): Promise<T> {
+  return await new Promise<T>((resolve) => { emitter.once(event, (...args: T) => { resolve(args) }) })
+}
+
+/** Collects a readable stream into one Buffer. */
+export async function readAll (stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = []
+  for await (const c of stream) parts.push(c)
+  return Buffer.concat(parts)
+}
