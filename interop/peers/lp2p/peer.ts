@@ -175,7 +175,7 @@ async function main (): Promise<void> {
     privateKey: makeKey(env('INTEROP_KEY_TYPE', 'ed25519')),
     listen: role === 'listener' ? [transport === 'ws' ? '/ip4/127.0.0.1/tcp/0/ws' : '/ip4/127.0.0.1/tcp/0'] : [],
     transports: [require('transport', transport) as lp2p.Transport],
-    connectionEncrypters: [broken !== '' ? breakSecurity(broken, secured) : secured],
+    connectionEncrypters: [broken !== '' && security === 'noise' ? breakSecurity(broken, secured) : secured],
     streamMuxers: [require('muxer', muxer) as lp2p.StreamMuxerFactory]
   })
   if (role === 'listener') {
