@@ -1,7 +1,8 @@
 /** Helpers for whole-node tests over the memory transport. */
 import { createNode, type Lp2pNode } from '../../src/node.js'
 import { memory, type MemoryTransportOptions } from '../../src/transport/memory.js'
-import type { NodeOptions } from '../../src/node-options.js'
+import type { EventEmitter } from 'node:events'
+import type { NodeEvents, NodeOptions } from '../../src/node-options.js'
 
 let n = 0
 
@@ -16,9 +17,12 @@ export async function memoryNode (options: NodeOptions = {}, transport: MemoryTr
   return node
 }
 
-/** Resolves with the arguments of the next `event` emitted by `emitter`. */
-export async function nextEvent<T extends unknown[]> (emitter: { once: (e: string, l: (...a: T) => void) => unknown }, event: string): Promise<T> {
-  return await new Promise<T>((resolve) => { emitter.once(event, (...args: T) => { resolve(args) }) })
+/** Resolves with the arguments of the next `event` emitted by `node`. */
+export async function nextEvent<K extends keyof NodeEvents> (node: Lp2pNode, event: K): Promise<NodeEvents[K]> {
+  return await new Promise<NodeEvents[K]>((resolve) => {
+    const listener = (...args: NodeEvents[K]): void => { resolve(args) }
+    ;(node as unknown as EventEmitter).once(event, listener as (...a: unknown[]) => void)
+  })
 }
 
 /** Collects a readable stream into one Buffer. */

@@ -66,6 +66,8 @@ export interface NoiseHandshakeInit {
   maxHandshakeMessageLength?: number
   /** Bounds of payload fields (see `payload.ts`). */
   payloadLimits?: Partial<PayloadLimits>
+  /** Noise prologue (§6); libp2p's is empty. Only tests set it (a deliberately broken peer). */
+  prologue?: Uint8Array
 }
 
 export interface NoiseHandshakeResult {
@@ -114,7 +116,11 @@ export class NoiseHandshake {
     this.#muxers = init.muxers ?? []
     this.#limits = { ...DEFAULT_PAYLOAD_LIMITS, ...init.payloadLimits }
     this.#decoder = new FrameDecoder({ maxLength: init.maxHandshakeMessageLength ?? MAX_NOISE_MESSAGE_LENGTH })
-    const xxInit = { initiator: init.initiator, staticKey: this.#staticKey }
+    const xxInit = {
+      initiator: init.initiator,
+      staticKey: this.#staticKey,
+      ...(init.prologue !== undefined ? { prologue: init.prologue } : {})
+    }
     this.#xx = new XXHandshake(init.ephemeralKey !== undefined ? { ...xxInit, ephemeralKey: init.ephemeralKey } : xxInit)
     if (this.initiator) {
       // Message 1 carries no payload: nothing in it would be encrypted (spec, "The libp2p

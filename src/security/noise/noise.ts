@@ -36,6 +36,12 @@ export interface NoiseOptions {
   maxHandshakeMessageLength?: number
   /** Bounds on the remote payload's fields (see `payload.ts`). */
   payloadLimits?: Partial<PayloadLimits>
+  /**
+   * The Noise prologue (Noise §6). libp2p's is empty (noise.md) and any other value
+   * makes every handshake with another implementation fail: it exists so tests can
+   * build a deliberately broken peer and prove the interop harness fails.
+   */
+  prologue?: Uint8Array
 }
 
 /** Creates the Noise security protocol. */
@@ -78,7 +84,8 @@ class Noise implements SecurityProtocol {
         ...(options.remotePeer !== undefined ? { remotePeer: options.remotePeer } : {}),
         muxers: options.muxers ?? [],
         ...(this.#options.maxHandshakeMessageLength !== undefined ? { maxHandshakeMessageLength: this.#options.maxHandshakeMessageLength } : {}),
-        ...(this.#options.payloadLimits !== undefined ? { payloadLimits: this.#options.payloadLimits } : {})
+        ...(this.#options.payloadLimits !== undefined ? { payloadLimits: this.#options.payloadLimits } : {}),
+        ...(this.#options.prologue !== undefined ? { prologue: this.#options.prologue } : {})
       })
     } catch (err) {
       const error = toHandshakeError(err)
