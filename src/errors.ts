@@ -52,6 +52,11 @@ export const codes = {
   ERR_MUXER_PROTOCOL: 'ERR_MUXER_PROTOCOL',
   /** The stream was reset by the remote. */
   ERR_STREAM_RESET: 'ERR_STREAM_RESET',
+  /**
+   * A stream's reader fell behind a muxer without flow control (mplex) by more than
+   * the stream's receive buffer, so the stream was reset.
+   */
+  ERR_STREAM_BUFFER_FULL: 'ERR_STREAM_BUFFER_FULL',
   /** A stream limit (per connection, per protocol, unacknowledged) was reached. */
   ERR_TOO_MANY_STREAMS: 'ERR_TOO_MANY_STREAMS',
   /** The muxer or connection is closed or closing; no new streams. */
