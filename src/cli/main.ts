@@ -12,6 +12,7 @@ import { ECHO_PROTOCOL, handleEcho } from '../protocols/echo.js'
 import { VERSION } from '../version.js'
 import { defaultKeyPath } from './key-path.js'
 import { jsonLine, reportError } from './output.js'
+import { registerPerfCommand, servePerf } from './perf.js'
 
 /** Default listen address of `lp2p listen`: every IPv4 interface, a free port. */
 const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/0'
@@ -39,6 +40,7 @@ program.command('listen')
     const { key, source } = await loadIdentity(opts.key)
     const node = createNode({ privateKey: key, listen: opts.listen })
     node.handle(ECHO_PROTOCOL, (stream) => { handleEcho(stream) }, { maxInboundStreams: 64 })
+    servePerf(node)
     await node.start()
     const addrs = node.getMultiaddrs().map(String)
     if (opts.json === true) {
@@ -140,6 +142,8 @@ function nonNegativeInt (v: string): number {
 function round (ms: number): number {
   return Math.round(ms * 1000) / 1000
 }
+
+registerPerfCommand(program)
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   reportError(err)

@@ -149,11 +149,18 @@ export interface PerfClientOptions {
   onProgress?: (report: PerfReport) => void
   /** ms between intermediary reports. Default {@link DEFAULT_REPORT_INTERVAL}. */
   reportInterval?: number
+  /** Counters updated as bytes move, for a live display that reads them on its own timer. */
+  live?: PerfLiveCounts
   /**
    * `performance.now()` at the start of the whole measurement, e.g. before the dial,
    * for the final report's `timeSeconds`. Default: when the stream is opened.
    */
   startTime?: number
+}
+
+export interface PerfLiveCounts {
+  uploadBytes: number
+  downloadBytes: number
 }
 
 export interface PerfResult {
@@ -196,6 +203,7 @@ export async function perfOnStream (stream: Duplex, options: PerfClientOptions, 
   let firstByte: number | undefined
   let timer: ReturnType<typeof setInterval> | undefined
   const onProgress = options.onProgress
+  const live = options.live ?? { uploadBytes: 0, downloadBytes: 0 }
   if (onProgress !== undefined) {
     timer = setInterval(() => {
       const r = progress.poll(performance.now())
@@ -219,6 +227,7 @@ export async function perfOnStream (stream: Duplex, options: PerfClientOptions, 
           const n = Math.min(toSend, payload.length)
           toSend -= n
           progress.upload(n)
+          live.uploadBytes += n
           if (!stream.write(n === payload.length ? payload : payload.subarray(0, n))) {
             stream.once('drain', pump)
             return
@@ -235,6 +244,7 @@ export async function perfOnStream (stream: Duplex, options: PerfClientOptions, 
           return
         }
         progress.download(chunk.byteLength)
+        live.downloadBytes += chunk.byteLength
       })
       stream.once('finish', () => { uploadDone = performance.now() })
       stream.once('end', () => {
