@@ -8,6 +8,7 @@
  * otherwise ignores the streams the node opens (identify), which the node's own
  * deadlines then reset. Tests that act on those streams install `onRemoteStream`.
  */
+import { randomBytes } from 'node:crypto'
 import { encodeHeader, Flag, FrameDecoder, FrameType, GoAwayCode, HEADER_LENGTH, type FrameHeader } from '../../src/muxer/yamux/frame.js'
 import { encodeMessages, PROTOCOL_ID } from '../../src/negotiation/message.js'
 import { ByteInbox, parseMultistream, RawPeer, type Parse } from './hostile.js'
@@ -101,6 +102,20 @@ export class YamuxPeer {
       if (this.resets.has(id)) return 'reset'
       throw err
     }
+  }
+
+  /**
+   * A ping (`specs/ping.md`) on a new stream `id`: 32 random bytes, checked when
+   * echoed. Proves the connection, the node's muxer and its handlers still work.
+   */
+  async ping (id: number, ms = 3000): Promise<void> {
+    const answer = await this.open(id, '/ipfs/ping/1.0.0', ms)
+    if (answer !== 'agreed') throw new Error(`ping on stream ${id}: ${answer}`)
+    const payload = randomBytes(32)
+    this.send(this.data(id, payload))
+    const echo = await this.inbox(id).read(32, `the echo on stream ${id}`, ms)
+    if (!echo.equals(payload)) throw new Error(`ping on stream ${id}: wrong echo`)
+    this.send(this.windowUpdate(id, 0, Flag.FIN))
   }
 
   // --- receiving -------------------------------------------------------------------
