@@ -27,6 +27,11 @@ export interface YamuxPeerOptions {
   answerPings?: boolean
   /** Keep every received frame in `frames` (default true; floods turn it off). */
   log?: boolean
+  /**
+   * What to do with streams the node opens (its identify query): `ignore` (default;
+   * the node's deadline resets them), `reset` them at once, or a function.
+   */
+  onRemoteStream?: 'ignore' | 'reset' | ((id: number, peer: YamuxPeer) => void)
 }
 
 /** Builds one frame: a 12-byte header (any version, type, flags) and its payload. */
@@ -51,8 +56,8 @@ export class YamuxPeer {
   goAway: number | undefined
   /** The node's frames did not decode (they always should). */
   decodeError: Error | undefined
-  /** A stream the node opened (its SYN arrived). */
-  onRemoteStream: ((id: number) => void) | undefined
+  /** Payload bytes we framed per stream (counted against the node's window). */
+  readonly sent = new Map<number, number>()
   readonly #options: Required<YamuxPeerOptions>
   readonly #decoder = new FrameDecoder({ maxDataLength: 0xffffffff })
   #current: { header: FrameHeader, parts: Buffer[] } | undefined
@@ -60,7 +65,7 @@ export class YamuxPeer {
 
   constructor (secure: SecureSession, options: YamuxPeerOptions = {}) {
     this.secure = secure
-    this.#options = { answerPings: true, log: true, ...options }
+    this.#options = { answerPings: true, log: true, onRemoteStream: 'ignore', ...options }
     secure.onPlaintext((p) => { this.#receive(p) })
   }
 
@@ -73,6 +78,7 @@ export class YamuxPeer {
 
   /** A Data frame; `flags` may add SYN, FIN, RST. */
   data (id: number, payload: Uint8Array, flags = 0): Buffer {
+    this.sent.set(id, (this.sent.get(id) ?? 0) + payload.byteLength)
     return rawFrame(FrameType.Data, flags, id, payload.byteLength, payload)
   }
 
@@ -116,6 +122,11 @@ export class YamuxPeer {
     const echo = await this.inbox(id).read(32, `the echo on stream ${id}`, ms)
     if (!echo.equals(payload)) throw new Error(`ping on stream ${id}: wrong echo`)
     this.send(this.windowUpdate(id, 0, Flag.FIN))
+  }
+
+  /** Window the node still grants us on stream `id`: its credit minus what we sent. */
+  remaining (id: number): number {
+    return (this.credit.get(id) ?? 256 * 1024) - (this.sent.get(id) ?? 0)
   }
 
   // --- receiving -------------------------------------------------------------------
@@ -203,7 +214,9 @@ export class YamuxPeer {
     const id = h.streamId
     if ((h.flags & Flag.SYN) !== 0) {
       this.credit.set(id, 256 * 1024)
-      this.onRemoteStream?.(id)
+      const act = this.#options.onRemoteStream
+      if (act === 'reset') this.send(this.windowUpdate(id, 0, Flag.RST))
+      else if (typeof act === 'function') act(id, this)
     }
     if ((h.flags & Flag.ACK) !== 0) this.acks.add(id)
     if (h.type === FrameType.WindowUpdate && (h.flags & Flag.RST) === 0) {
