@@ -110,9 +110,9 @@ export class MplexSession {
     return this.#output.frames
   }
 
-  /** Input bytes received and not yet processed (held while blocked). */
+  /** Input bytes received and not yet processed (held while blocked); 0 once closed. */
   get pendingInput (): number {
-    return this.#decoder.bufferedBytes
+    return this.#state.kind === 'closed' ? 0 : this.#decoder.bufferedBytes
   }
 
   /**
@@ -316,8 +316,15 @@ export class MplexSession {
     if (body.kind === 'data') {
       const s = body.stream
       if (!s.live) return
-      if (s.buffered + piece.byteLength > this.#config.maxStreamBufferSize) {
-        // 'reset-stream' (under 'block' a piece never overflows: see #process).
+      const room = this.#config.maxStreamBufferSize - s.buffered
+      if (piece.byteLength > room) {
+        // 'reset-stream' (under 'block' a piece never overflows: see #process). The
+        // reader gets exactly the limit, then the error, however the input was split.
+        if (room > 0) {
+          s.buffered += room
+          s.sink.onData(piece.subarray(0, room))
+          if (!s.live) return
+        }
         this.#body = SKIP
         this.reset(s)
         s.sink.onReset(new Lp2pError(codes.ERR_STREAM_BUFFER_FULL,
