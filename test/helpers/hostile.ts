@@ -303,6 +303,15 @@ export async function until (cond: () => boolean, ms: number, what: string): Pro
   }
 }
 
+/** Like {@link until} for an asynchronous condition. */
+export async function untilAsync (cond: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const started = performance.now()
+  while (!(await cond())) {
+    if (performance.now() - started > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await sleep(10)
+  }
+}
+
 /** The `code`s along an error's `cause` chain (outermost first). */
 export function codeChain (err: unknown): string[] {
   const out: string[] = []
