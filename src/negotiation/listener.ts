@@ -17,6 +17,7 @@
  * after the accepted proposal belong to the negotiated protocol: `takeRemaining()`.
  */
 import { codes, Lp2pError } from '../errors.js'
+import { concatBytes } from '../wire/bytes.js'
 import { clip, encodeLsResponse, encodeMessage, LS, MAX_MESSAGE_LENGTH, MessageDecoder, NA, PROTOCOL_ID } from './message.js'
 
 /**
@@ -90,16 +91,7 @@ export class ListenerMachine {
     const out = this.#output
     if (out.length === 0) return undefined
     this.#output = []
-    if (out.length === 1) return out[0]
-    let total = 0
-    for (const o of out) total += o.length
-    const buf = new Uint8Array(total)
-    let off = 0
-    for (const o of out) {
-      buf.set(o, off)
-      off += o.length
-    }
-    return buf
+    return concatBytes(out)
   }
 
   /** Bytes that arrived after the accepted proposal (the protocol's first data). */

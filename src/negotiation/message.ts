@@ -11,6 +11,7 @@
  */
 import { codes, Lp2pError } from '../errors.js'
 import { decodeUvarint, uvarintLength, writeUvarint } from '../wire/varint.js'
+import { ByteAccumulator, concatBytes } from '../wire/bytes.js'
 
 /** The protocol id of multistream-select itself, sent first by both sides. */
 export const PROTOCOL_ID = '/multistream/1.0.0'
@@ -56,17 +57,7 @@ export function encodeMessage (text: string): Uint8Array {
 
 /** Encodes several messages into one buffer (one write, one packet). */
 export function encodeMessages (texts: readonly string[]): Uint8Array {
-  const parts = texts.map(encodeMessage)
-  if (parts.length === 1) return parts[0] as Uint8Array
-  let total = 0
-  for (const p of parts) total += p.length
-  const out = new Uint8Array(total)
-  let off = 0
-  for (const p of parts) {
-    out.set(p, off)
-    off += p.length
-  }
-  return out
+  return concatBytes(texts.map(encodeMessage))
 }
 
 /**
@@ -111,8 +102,7 @@ export function decodeLsResponse (body: Uint8Array): string[] {
  * are returned by `takeRemaining()` (the first bytes of the negotiated protocol).
  */
 export class MessageDecoder {
-  #buf: Uint8Array = new Uint8Array(0)
-  #off = 0
+  readonly #input = new ByteAccumulator()
   #maxLength: number
 
   constructor (maxLength = MAX_MESSAGE_LENGTH) {
@@ -126,22 +116,11 @@ export class MessageDecoder {
 
   /** Bytes buffered and not yet returned as messages. */
   get buffered (): number {
-    return this.#buf.length - this.#off
+    return this.#input.buffered
   }
 
   push (chunk: Uint8Array): void {
-    if (chunk.length === 0) return
-    if (this.#off === this.#buf.length) {
-      this.#buf = chunk
-      this.#off = 0
-      return
-    }
-    const rest = this.#buf.subarray(this.#off)
-    const joined = new Uint8Array(rest.length + chunk.length)
-    joined.set(rest, 0)
-    joined.set(chunk, rest.length)
-    this.#buf = joined
-    this.#off = 0
+    this.#input.push(chunk)
   }
 
   /**
@@ -163,8 +142,8 @@ export class MessageDecoder {
 
   /** Like {@link next} but returns the body bytes (for `ls` responses). */
   nextRaw (): Uint8Array | undefined {
-    const buf = this.#buf
-    const vi = decodeUvarint(buf, this.#off, MAX_LENGTH_VARINT_BYTES)
+    const buf = this.#input.buf
+    const vi = decodeUvarint(buf, this.#input.offset, MAX_LENGTH_VARINT_BYTES)
     if (vi === undefined) return undefined
     const len = vi.value
     if (len > this.#maxLength) {
@@ -173,22 +152,19 @@ export class MessageDecoder {
     if (len === 0) {
       throw new Lp2pError(codes.ERR_NEGOTIATION_FAILED, 'empty multistream message (no newline)')
     }
-    const start = this.#off + vi.length
+    const start = this.#input.offset + vi.length
     const end = start + len
     if (end > buf.length) return undefined
     if (buf[end - 1] !== NEWLINE) {
       throw new Lp2pError(codes.ERR_NEGOTIATION_FAILED, 'multistream message does not end with a newline')
     }
-    this.#off = end
+    this.#input.advanceTo(end)
     return buf.subarray(start, end - 1)
   }
 
   /** Returns and clears the bytes buffered past the last message taken. */
   takeRemaining (): Uint8Array {
-    const rest = this.#buf.subarray(this.#off)
-    this.#buf = new Uint8Array(0)
-    this.#off = 0
-    return rest
+    return this.#input.takeRemaining()
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { codes, Lp2pError } from '../errors.js'
 import { decodeUvarint, uvarintLength, writeUvarint } from './varint.js'
+import { ByteAccumulator } from './bytes.js'
 
 /** Prefixes `msg` with its varint length. */
 export function encodeLengthPrefixed (msg: Uint8Array): Uint8Array {
@@ -14,8 +15,7 @@ export function encodeLengthPrefixed (msg: Uint8Array): Uint8Array {
 
 export class LengthPrefixedDecoder {
   readonly #maxLength: number
-  #buf: Uint8Array = new Uint8Array(0)
-  #off = 0
+  readonly #input = new ByteAccumulator()
 
   /** @param maxLength largest message accepted; a longer prefix is ERR_MESSAGE_TOO_LARGE. */
   constructor (maxLength: number) {
@@ -24,22 +24,11 @@ export class LengthPrefixedDecoder {
 
   /** Bytes buffered and not yet returned. */
   get buffered (): number {
-    return this.#buf.length - this.#off
+    return this.#input.buffered
   }
 
   push (chunk: Uint8Array): void {
-    if (chunk.length === 0) return
-    if (this.#off === this.#buf.length) {
-      this.#buf = chunk
-      this.#off = 0
-      return
-    }
-    const rest = this.#buf.subarray(this.#off)
-    const joined = new Uint8Array(rest.length + chunk.length)
-    joined.set(rest, 0)
-    joined.set(chunk, rest.length)
-    this.#buf = joined
-    this.#off = 0
+    this.#input.push(chunk)
   }
 
   /**
@@ -48,15 +37,16 @@ export class LengthPrefixedDecoder {
    */
   next (): Uint8Array | undefined {
     // A length up to 2^28 fits 4 varint bytes; limits here are far smaller.
-    const vi = decodeUvarint(this.#buf, this.#off, 4)
+    const buf = this.#input.buf
+    const vi = decodeUvarint(buf, this.#input.offset, 4)
     if (vi === undefined) return undefined
     if (vi.value > this.#maxLength) {
       throw new Lp2pError(codes.ERR_MESSAGE_TOO_LARGE, `message of ${vi.value} bytes exceeds the limit of ${this.#maxLength}`)
     }
-    const start = this.#off + vi.length
+    const start = this.#input.offset + vi.length
     const end = start + vi.value
-    if (end > this.#buf.length) return undefined
-    this.#off = end
-    return this.#buf.subarray(start, end)
+    if (end > buf.length) return undefined
+    this.#input.advanceTo(end)
+    return buf.subarray(start, end)
   }
 }
