@@ -1,0 +1,145 @@
+/**
+ * The parent side of the benchmark's process protocol (`bench/peers/rpc.ts`): starts a
+ * peer program (lp2p or js-libp2p, listener or dialer) as its own Node process, with
+ * `--expose-gc`, optionally inside a network namespace and with `--cpu-prof`, and calls
+ * its commands over IPC.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import path from 'node:path'
+
+export type ImplName = 'lp2p' | 'js' | 'baseline'
+
+const PEERS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'peers')
+
+export interface PeerProcessOptions {
+  impl: ImplName
+  /** For error messages and profile names, e.g. `lp2p-listener`. */
+  label: string
+  /** Run inside this network namespace (`ip netns exec`). */
+  netns?: string
+  /** Write a V8 CPU profile into this folder when the process exits. */
+  profileDir?: string
+  /** Longest wait for the process to come up, ms. */
+  startTimeout?: number
+}
+
+interface Reply { id: number, ok: boolean, result?: unknown, error?: string }
+
+export class PeerProcess {
+  readonly label: string
+  readonly #child: ChildProcess
+  readonly #pending = new Map<number, { resolve: (v: unknown) => void, reject: (e: Error) => void }>()
+  #nextId = 1
+  #exited = false
+
+  private constructor (child: ChildProcess, label: string) {
+    this.#child = child
+    this.label = label
+    child.on('message', (m: Reply) => {
+      const p = this.#pending.get(m.id)
+      if (p === undefined) return
+      this.#pending.delete(m.id)
+      if (m.ok) p.resolve(m.result)
+      else p.reject(new Error(`${label}: ${m.error ?? 'failed'}`))
+    })
+    child.on('exit', (code, signal) => {
+      this.#exited = true
+      for (const p of this.#pending.values()) p.reject(new Error(`${label} exited (${code ?? signal})`))
+      this.#pending.clear()
+    })
+  }
+
+  static async start (options: PeerProcessOptions): Promise<PeerProcess> {
+    const nodeArgs = ['--expose-gc', '--import', 'tsx']
+    if (options.profileDir !== undefined) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${options.label}.${Date.now()}.cpuprofile`)
+    const script = path.join(PEERS, `${options.impl === 'js' ? 'js' : options.impl}.ts`)
+    const [cmd, args] = options.netns !== undefined
+      ? ['ip', ['netns', 'exec', options.netns, process.execPath, ...nodeArgs, script]]
+      : [process.execPath, [...nodeArgs, script]]
+    const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], cwd: path.join(PEERS, '..', '..') })
+    const peer = new PeerProcess(child, options.label)
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => { reject(new Error(`${options.label} did not start`)) }, options.startTimeout ?? 30_000)
+      peer.#pending.set(0, {
+        resolve: () => { clearTimeout(timer); resolve() },
+        reject: (e) => { clearTimeout(timer); reject(e) }
+      })
+      child.once('error', (e) => { clearTimeout(timer); reject(e) })
+    })
+    return peer
+  }
+
+  /** Calls `cmd` in the peer; rejects with the peer's error, or after `timeoutMs`. */
+  async call<T = unknown> (cmd: string, args: unknown = {}, timeoutMs = 300_000): Promise<T> {
+    if (this.#exited) throw new Error(`${this.label} is not running`)
+    const id = this.#nextId++
+    return await new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id)
+        reject(new Error(`${this.label}: ${cmd} timed out after ${timeoutMs} ms`))
+      }, timeoutMs)
+      this.#pending.set(id, {
+        resolve: (v) => { clearTimeout(timer); resolve(v as T) },
+        reject: (e) => { clearTimeout(timer); reject(e) }
+      })
+      this.#child.send({ id, cmd, args })
+    })
+  }
+
+  /** Asks the peer to exit (it writes its CPU profile then); kills it if it hangs. */
+  async stop (): Promise<void> {
+    if (this.#exited) return
+    const exited = new Promise<void>((resolve) => { this.#child.once('exit', () => { resolve() }) })
+    this.call('exit', {}, 10_000).catch(() => {})
+    const timer = setTimeout(() => { this.#child.kill('SIGKILL') }, 15_000)
+    await exited
+    clearTimeout(timer)
+  }
+}
+
+/** A listener and a dialer of one implementation. */
+export interface Pair {
+  impl: ImplName
+  listener: PeerProcess
+  dialer: PeerProcess
+  port: number
+  tcpEchoPort?: number
+}
+
+export interface PairOptions {
+  /** Where the listener listens (and the dialer dials). */
+  host: string
+  maxConnections: number
+  listenerNetns?: string
+  dialerNetns?: string
+  tcpEcho?: boolean
+  profileDir?: string
+  /** Measure name, for profile file names. */
+  measure: string
+}
+
+export async function startPair (impl: ImplName, o: PairOptions): Promise<Pair> {
+  const base = { impl, ...(o.profileDir !== undefined ? { profileDir: o.profileDir } : {}) }
+  const [listener, dialer] = await Promise.all([
+    PeerProcess.start({ ...base, label: `${impl}-${o.measure}-listener`, ...(o.listenerNetns !== undefined ? { netns: o.listenerNetns } : {}) }),
+    PeerProcess.start({ ...base, label: `${impl}-${o.measure}-dialer`, ...(o.dialerNetns !== undefined ? { netns: o.dialerNetns } : {}) })
+  ])
+  try {
+    const l = await listener.call<{ port: number, tcpEchoPort?: number }>('listen', {
+      host: o.listenerNetns !== undefined ? o.host : '0.0.0.0',
+      maxConnections: o.maxConnections,
+      tcpEcho: o.tcpEcho === true
+    })
+    await dialer.call('dialer', { maxConnections: o.maxConnections })
+    return { impl, listener, dialer, port: l.port, ...(l.tcpEchoPort !== undefined ? { tcpEchoPort: l.tcpEchoPort } : {}) }
+  } catch (err) {
+    await Promise.all([listener.stop(), dialer.stop()])
+    throw err
+  }
+}
+
+export async function stopPair (p: Pair | undefined): Promise<void> {
+  if (p === undefined) return
+  await Promise.all([p.listener.stop(), p.dialer.stop()])
+}

@@ -1,0 +1,125 @@
+/**
+ * Measures 2 and 3 on loopback between two processes per implementation:
+ *
+ * - fresh connections: TCP connect + full upgrade (multistream-select, Noise XX, yamux)
+ *   + one `/ipfs/ping/1.0.0` round trip on the new connection, then a graceful close;
+ *   sequential, and `concurrency` dialers at once. Rate = connections / wall time of
+ *   the run (closes included); latency = dial start to ping answer, p50 and p95 per run.
+ *   Identify runs as each stack runs it by default (in the background).
+ * - streams: on one open connection, open a stream, negotiate `/echo/1.0.0`, echo one
+ *   byte, half-close; one after the other. Rate and p50 per run.
+ */
+import { startPair, stopPair, type Pair } from '../lib/peer-process.js'
+import { row, type Row } from '../lib/report.js'
+import { percentile, spread } from '../lib/stats.js'
+import { rotate, type Ctx, type MeasureResult } from './common.js'
+
+type Side = 'lp2p' | 'js'
+const IMPLS: Side[] = ['lp2p', 'js']
+
+/** Targets of issue 4: connections/s >= 5x js-libp2p, streams/s >= 10x. */
+const CONNS_RATIO = 5
+const STREAMS_RATIO = 10
+
+interface Timed { seconds: number, latencies: number[], failures?: number, firstError?: string }
+
+interface Series { rate: number[], p50: number[], p95: number[] }
+const series = (): Series => ({ rate: [], p50: [], p95: [] })
+
+/** Failed connection attempts per implementation and case, for the notes. */
+type Failures = Map<string, { count: number, first: string }>
+
+function add (s: Series, count: number, t: Timed, failures?: Failures, key?: string): void {
+  const failed = t.failures ?? 0
+  if (failed > 0 && failures !== undefined && key !== undefined) {
+    const f = failures.get(key) ?? { count: 0, first: t.firstError ?? '' }
+    f.count += failed
+    failures.set(key, f)
+  }
+  s.rate.push((count - failed) / t.seconds)
+  s.p50.push(percentile(t.latencies, 50))
+  s.p95.push(percentile(t.latencies, 95))
+}
+
+function ratioTarget (lp2p: number[], js: number[], min: number): Row['target'] {
+  const value = spread(lp2p).median / spread(js).median
+  return { text: `>= ${min}x js-libp2p`, value, met: value >= min }
+}
+
+async function pairs (ctx: Ctx, measure: string): Promise<Record<Side, Pair>> {
+  const common = { host: '127.0.0.1', maxConnections: 5000, measure, ...(ctx.profileDir !== undefined ? { profileDir: ctx.profileDir } : {}) }
+  const lp2p = await startPair('lp2p', common)
+  try {
+    return { lp2p, js: await startPair('js', common) } as Record<Side, Pair>
+  } catch (err) {
+    await stopPair(lp2p)
+    throw err
+  }
+}
+
+export async function measureConnections (ctx: Ctx): Promise<MeasureResult> {
+  const { opts, log } = ctx
+  const seq: Partial<Record<Side, Series>> = { lp2p: series(), js: series() }
+  const conc: Partial<Record<Side, Series>> = { lp2p: series(), js: series() }
+  const failures: Failures = new Map()
+  const p = await pairs(ctx, 'conns')
+  try {
+    const conns = async (impl: Side, total: number, concurrency: number): Promise<Timed> =>
+      await p[impl].dialer.call<Timed>('conns', { host: '127.0.0.1', port: p[impl].port, total, concurrency })
+    for (const impl of IMPLS) {
+      await conns(impl, 20, 1)
+      await conns(impl, 100, opts.concurrency)
+    }
+    for (let rep = 0; rep < opts.runs; rep++) {
+      for (const impl of rotate(IMPLS, rep)) {
+        const s = await conns(impl, opts.seqConns, 1)
+        add(seq[impl] as Series, opts.seqConns, s, failures, `${impl} sequential`)
+        const c = await conns(impl, opts.concConns, opts.concurrency)
+        add(conc[impl] as Series, opts.concConns, c, failures, `${impl} concurrent`)
+        log(`connections run ${rep + 1}/${opts.runs}: ${impl} sequential ${(opts.seqConns / s.seconds).toFixed(0)}/s, ${opts.concurrency} concurrent ${(opts.concConns / c.seconds).toFixed(0)}/s`)
+      }
+    }
+  } finally {
+    await Promise.all([stopPair(p.lp2p), stopPair(p.js)])
+  }
+  const s = seq as Record<Side, Series>
+  const c = conc as Record<Side, Series>
+  const n = opts.concurrency
+  const note = failures.size === 0 ? {} : { note: [...failures].map(([k, f]) => `${k}: ${f.count} failed (first: ${f.first})`).join('; ') }
+  return {
+    rows: [
+      row('conns.seq', 'new connection + ping, sequential', 'conn/s', s.lp2p.rate, s.js.rate, { target: ratioTarget(s.lp2p.rate, s.js.rate, CONNS_RATIO), ...note }),
+      row('conns.seq.p50', '  latency p50', 'ms', s.lp2p.p50, s.js.p50),
+      row('conns.seq.p95', '  latency p95', 'ms', s.lp2p.p95, s.js.p95),
+      row('conns.conc', `new connection + ping, ${n} concurrent`, 'conn/s', c.lp2p.rate, c.js.rate, { target: ratioTarget(c.lp2p.rate, c.js.rate, CONNS_RATIO) }),
+      row('conns.conc.p50', '  latency p50', 'ms', c.lp2p.p50, c.js.p50),
+      row('conns.conc.p95', '  latency p95', 'ms', c.lp2p.p95, c.js.p95)
+    ]
+  }
+}
+
+export async function measureStreams (ctx: Ctx): Promise<MeasureResult> {
+  const { opts, log } = ctx
+  const res: Record<Side, Series> = { lp2p: series(), js: series() }
+  const p = await pairs(ctx, 'streams')
+  try {
+    const streams = async (impl: Side, total: number): Promise<Timed> =>
+      await p[impl].dialer.call<Timed>('streams', { host: '127.0.0.1', port: p[impl].port, total, warmup: 100 })
+    for (const impl of IMPLS) await streams(impl, 100)
+    for (let rep = 0; rep < opts.runs; rep++) {
+      for (const impl of rotate(IMPLS, rep)) {
+        const t = await streams(impl, opts.streams)
+        add(res[impl], opts.streams, t)
+        log(`streams run ${rep + 1}/${opts.runs}: ${impl} ${(opts.streams / t.seconds).toFixed(0)} streams/s, p50 ${percentile(t.latencies, 50).toFixed(3)} ms`)
+      }
+    }
+  } finally {
+    await Promise.all([stopPair(p.lp2p), stopPair(p.js)])
+  }
+  return {
+    rows: [
+      row('streams', 'new stream + 1-byte echo, sequential', 'stream/s', res.lp2p.rate, res.js.rate, { target: ratioTarget(res.lp2p.rate, res.js.rate, STREAMS_RATIO) }),
+      row('streams.p50', '  latency p50', 'ms', res.lp2p.p50, res.js.p50)
+    ]
+  }
+}

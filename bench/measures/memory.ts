@@ -1,0 +1,79 @@
+/**
+ * Measure 4: resident memory per idle connection, on the listener and on the dialer,
+ * with `memoryConns` connections held between two fresh processes.
+ *
+ * Per repetition and implementation: start both processes, open and close a few
+ * connections (so code loaded on first use is not counted), take the resident set size
+ * after full garbage collections, open and hold the connections (each pinged once),
+ * wait for background work (identify) to settle, collect again and take the RSS. The
+ * figure is the growth divided by the connection count. RSS is what the operating
+ * system charges the process: JS heap, Buffers, sockets' user-space state.
+ */
+import { startPair, stopPair, type Pair } from '../lib/peer-process.js'
+import { row } from '../lib/report.js'
+import { spread } from '../lib/stats.js'
+import { rotate, sleep, type Ctx, type MeasureResult } from './common.js'
+
+type Side = 'lp2p' | 'js'
+const IMPLS: Side[] = ['lp2p', 'js']
+
+/** Target of issue 4: at most a quarter of js-libp2p's memory per connection. */
+const MEMORY_RATIO = 0.25
+
+/** Time for identify and other per-connection background work to finish, ms. */
+const SETTLE_MS = 2000
+
+interface Usage { rss: number, heapUsed: number, external: number, arrayBuffers: number }
+
+export async function measureMemory (ctx: Ctx): Promise<MeasureResult> {
+  const { opts, log } = ctx
+  const n = opts.memoryConns
+  const listener: Record<string, number[]> = { lp2p: [], js: [] }
+  const dialer: Record<string, number[]> = { lp2p: [], js: [] }
+  const heap: Record<string, number[]> = { lp2p: [], js: [] }
+  const notes: string[] = []
+  for (let rep = 0; rep < opts.memoryRuns; rep++) {
+    for (const impl of rotate(IMPLS, rep)) {
+      let p: Pair | undefined
+      try {
+        p = await startPair(impl, {
+          host: '127.0.0.1',
+          maxConnections: n * 2 + 100,
+          measure: 'memory',
+          ...(ctx.profileDir !== undefined ? { profileDir: ctx.profileDir } : {})
+        })
+        const args = { host: '127.0.0.1', port: p.port, concurrency: 50 }
+        await p.dialer.call('hold', { ...args, count: 50 })
+        await p.dialer.call('release')
+        await sleep(SETTLE_MS)
+        const [l0, d0] = await Promise.all([p.listener.call<Usage>('memory'), p.dialer.call<Usage>('memory')])
+        const held = await p.dialer.call<{ held: number, failures: number, firstError?: string }>('hold', { ...args, count: n })
+        if (held.failures > 0) notes.push(`${impl} run ${rep + 1}: ${held.failures} of ${n} connections failed (first: ${held.firstError ?? ''})`)
+        await sleep(SETTLE_MS)
+        const [l1, d1] = await Promise.all([p.listener.call<Usage>('memory'), p.dialer.call<Usage>('memory')])
+        const kib = (a: number, b: number): number => (b - a) / held.held / 1024
+        listener[impl]?.push(kib(l0.rss, l1.rss))
+        dialer[impl]?.push(kib(d0.rss, d1.rss))
+        heap[impl]?.push(kib(l0.heapUsed + l0.external, l1.heapUsed + l1.external))
+        log(`memory run ${rep + 1}/${opts.memoryRuns}: ${impl} listener ${kib(l0.rss, l1.rss).toFixed(1)} KiB/conn, dialer ${kib(d0.rss, d1.rss).toFixed(1)} KiB/conn (${n} connections)`)
+        await p.dialer.call('release')
+      } finally {
+        await stopPair(p)
+      }
+    }
+  }
+  const target = (a: number[], b: number[]): { text: string, value: number, met: boolean } => {
+    const value = spread(a).median / spread(b).median
+    return { text: `<= ${MEMORY_RATIO} of js-libp2p`, value, met: value <= MEMORY_RATIO }
+  }
+  return {
+    rows: [
+      row('memory.listener', `RSS per idle connection, listener (${n} held)`, 'KiB', listener.lp2p, listener.js, {
+        target: target(listener.lp2p as number[], listener.js as number[]),
+        ...(notes.length > 0 ? { note: notes.join('; ') } : {})
+      }),
+      row('memory.dialer', `RSS per idle connection, dialer (${n} held)`, 'KiB', dialer.lp2p, dialer.js, { target: target(dialer.lp2p as number[], dialer.js as number[]) }),
+      row('memory.listener.heap', '  listener JS heap + external per connection', 'KiB', heap.lp2p, heap.js)
+    ]
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * The lp2p benchmark peer (started by `bench/main.ts`): TCP + Noise + yamux with the
+ * node's defaults (identify and ping on), serving perf and echo.
+ */
+import { performance } from 'node:perf_hooks'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createNode, type Lp2pNode } from '../../src/node.js'
+import type { Connection } from '../../src/interfaces/connection.js'
+import { ECHO_PROTOCOL, handleEcho } from '../../src/protocols/echo.js'
+import { ping } from '../../src/protocols/ping.js'
+import { PERF_MAX_U64 } from '../../src/protocols/perf-machine.js'
+import { PERF_PROTOCOL, perfHandler, perfOnStream } from '../../src/protocols/perf.js'
+import { servePeer, type BenchConn, type Impl } from './scenarios.js'
+
+let node: Lp2pNode | undefined
+const ONE = Buffer.from([1])
+
+function wrap (conn: Connection): BenchConn {
+  return {
+    async perf (uploadBytes, downloadBytes) {
+      const opened = performance.now()
+      const stream = await conn.newStream(PERF_PROTOCOL)
+      const res = await perfOnStream(stream, { uploadBytes, downloadBytes }, opened)
+      const first = res.firstByteSeconds
+      return { streamSeconds: res.streamSeconds, firstByteAt: first === undefined ? undefined : opened + first * 1000 }
+    },
+    async ping () {
+      await ping(conn)
+    },
+    async echo1 () {
+      const stream = await conn.newStream(ECHO_PROTOCOL)
+      await new Promise<void>((resolve, reject) => {
+        stream.once('data', () => { resolve() })
+        stream.once('error', reject)
+        stream.write(ONE)
+      })
+      stream.end()
+      stream.resume()
+    },
+    async close () {
+      await conn.close()
+    }
+  }
+}
+
+const impl: Impl = {
+  name: 'lp2p',
+  async listen (host, options) {
+    node = createNode({ listen: [`/ip4/${host}/tcp/0`], limits: { maxConnections: options.maxConnections, maxPendingInbound: 64 } })
+    node.handle(PERF_PROTOCOL, perfHandler({ maxResponseBytes: PERF_MAX_U64 }), { maxInboundStreams: 8 })
+    node.handle(ECHO_PROTOCOL, (s) => { handleEcho(s) }, { maxInboundStreams: 64 })
+    await node.start()
+    const addr = node.getMultiaddrs()[0]
+    if (addr === undefined) throw new Error('not listening')
+    return { port: Number(/\/tcp\/(\d+)/.exec(addr.toString())?.[1]), peerId: node.peerId.toString() }
+  },
+  async startDialer (options) {
+    node = createNode({ limits: { maxConnections: options.maxConnections } })
+    await node.start()
+  },
+  async dial (host, port) {
+    if (node === undefined) throw new Error('no node')
+    return wrap(await node.dial(multiaddr(`/ip4/${host}/tcp/${port}`)))
+  }
+}
+
+servePeer(impl)

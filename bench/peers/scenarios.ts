@@ -1,0 +1,221 @@
+/**
+ * The measurements a benchmark peer process runs, written once over an {@link Impl}
+ * adapter so that lp2p (`lp2p.ts`) and js-libp2p (`js.ts`) run exactly the same timing
+ * code; only the adapter calls differ. Everything is timed in the dialer process with
+ * `performance.now()`.
+ *
+ * Every dial asks for a NEW connection: both stacks reuse an open connection to a known
+ * peer, so dialers use bare addresses (no `/p2p/`) and js-libp2p gets `force: true`.
+ * Concurrent dials also need distinct addresses (both stacks join concurrent dials to
+ * the same address), so worker `i` dials `127.0.0.<i+1>`: all of 127/8 is loopback.
+ */
+import { createServer, connect, type Server } from 'node:net'
+import { performance } from 'node:perf_hooks'
+import { serve } from './rpc.js'
+
+export interface PerfTiming {
+  /** Seconds from opening the stream until the server's close. */
+  streamSeconds: number
+  /** `performance.now()` when the first response byte arrived (if any was asked). */
+  firstByteAt: number | undefined
+}
+
+export interface BenchConn {
+  /** The perf client on a new stream. */
+  perf (uploadBytes: number, downloadBytes: number): Promise<PerfTiming>
+  /** One `/ipfs/ping/1.0.0` round trip on a new stream of this connection. */
+  ping (): Promise<void>
+  /** Opens an `/echo/1.0.0` stream, echoes 1 byte, half-closes. */
+  echo1 (): Promise<void>
+  close (): Promise<void>
+}
+
+export interface Impl {
+  readonly name: string
+  /** Starts a node serving perf, echo, ping (and identify), on `host`, any port. */
+  listen (host: string, options: { maxConnections: number }): Promise<{ port: number, peerId: string }>
+  /** Starts a node that only dials. */
+  startDialer (options: { maxConnections: number }): Promise<void>
+  /** A new connection to the bare address `/ip4/<host>/tcp/<port>`. */
+  dial (host: string, port: number): Promise<BenchConn>
+}
+
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+
+/**
+ * Failed attempts of a run: counted and reported (with the first message) rather than
+ * ending the run, so that a stack's rare failure under load shows in the results
+ * instead of voiding the measure.
+ */
+class Errors {
+  count = 0
+  first: string | undefined
+  add (err: unknown): void {
+    this.count++
+    this.first ??= err instanceof Error ? err.message : String(err)
+  }
+
+  summary (): { failures: number, firstError?: string } {
+    return { failures: this.count, ...(this.first !== undefined ? { firstError: this.first } : {}) }
+  }
+}
+
+/** Runs `count` jobs on `workers` workers; `job(i, worker)`. */
+async function pool (count: number, workers: number, job: (i: number, worker: number) => Promise<void>): Promise<void> {
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(workers, count) }, async (_, w) => {
+    while (next < count) await job(next++, w)
+  }))
+}
+
+/** A host per worker: 127.0.0.1, 127.0.0.2, ... (or the one host given). */
+function hostFor (host: string, worker: number): string {
+  return host === '127.0.0.1' ? `127.0.0.${worker + 1}` : host
+}
+
+/** Resident memory after a full garbage collection (the process runs with --expose-gc). */
+async function settledMemory (): Promise<NodeJS.MemoryUsage> {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (gc === undefined) throw new Error('run with --expose-gc')
+  for (let i = 0; i < 3; i++) {
+    gc()
+    await sleep(50)
+  }
+  return process.memoryUsage()
+}
+
+/** Serves the benchmark commands for `impl` over IPC. */
+export function servePeer (impl: Impl): void {
+  const held: BenchConn[] = []
+  let tcpEcho: Server | undefined
+
+  serve({
+    async listen (a: { host: string, maxConnections: number, tcpEcho?: boolean }) {
+      const res = await impl.listen(a.host, { maxConnections: a.maxConnections })
+      let tcpEchoPort: number | undefined
+      if (a.tcpEcho === true) {
+        // The reference for the delayed link: a plain TCP echo server, no libp2p.
+        const server = createServer((s) => { s.setNoDelay(true); s.pipe(s); s.on('error', () => {}) })
+        tcpEcho = server
+        await new Promise<void>((resolve) => server.listen(0, a.host, resolve))
+        tcpEchoPort = (server.address() as { port: number }).port
+      }
+      return { ...res, tcpEchoPort }
+    },
+
+    async dialer (a: { maxConnections: number }) {
+      await impl.startDialer({ maxConnections: a.maxConnections })
+      return null
+    },
+
+    /** One perf run on a fresh connection; the connection setup is not timed. */
+    async throughput (a: { host: string, port: number, upload: number, download: number }) {
+      const conn = await impl.dial(a.host, a.port)
+      try {
+        const t = await conn.perf(a.upload, a.download)
+        return { seconds: t.streamSeconds }
+      } finally {
+        await conn.close()
+      }
+    },
+
+    /**
+     * Fresh connections: dial + full upgrade + one ping round trip, then close; `total`
+     * of them on `concurrency` workers. Latency: dial start to ping answer.
+     */
+    async conns (a: { host: string, port: number, total: number, concurrency: number }) {
+      const latencies: number[] = []
+      const errors = new Errors()
+      const t0 = performance.now()
+      await pool(a.total, a.concurrency, async (_, w) => {
+        const start = performance.now()
+        try {
+          const conn = await impl.dial(hostFor(a.host, w), a.port)
+          await conn.ping()
+          latencies.push(performance.now() - start)
+          await conn.close()
+        } catch (err) {
+          errors.add(err)
+        }
+      })
+      return { seconds: (performance.now() - t0) / 1000, latencies, ...errors.summary() }
+    },
+
+    /** Streams on one connection: open + 1-byte echo, one after the other. */
+    async streams (a: { host: string, port: number, total: number, warmup: number }) {
+      const conn = await impl.dial(a.host, a.port)
+      try {
+        for (let i = 0; i < a.warmup; i++) await conn.echo1()
+        const latencies: number[] = []
+        const t0 = performance.now()
+        for (let i = 0; i < a.total; i++) {
+          const start = performance.now()
+          await conn.echo1()
+          latencies.push(performance.now() - start)
+        }
+        return { seconds: (performance.now() - t0) / 1000, latencies }
+      } finally {
+        await conn.close()
+      }
+    },
+
+    /** Opens and keeps `count` connections (each pinged once, so both sides are set up). */
+    async hold (a: { host: string, port: number, count: number, concurrency: number }) {
+      const errors = new Errors()
+      await pool(a.count, a.concurrency, async (_, w) => {
+        try {
+          const conn = await impl.dial(hostFor(a.host, w), a.port)
+          held.push(conn)
+          await conn.ping()
+        } catch (err) {
+          errors.add(err)
+        }
+      })
+      return { held: held.length, ...errors.summary() }
+    },
+
+    async release () {
+      const all = held.splice(0)
+      await pool(all.length, 50, async (i) => { await (all[i] as BenchConn).close() })
+      return null
+    },
+
+    async memory () {
+      return await settledMemory()
+    },
+
+    /**
+     * Connection + first byte: from the dial's start to the first byte of a perf
+     * response (no upload, `download` bytes asked), in ms.
+     */
+    async firstByte (a: { host: string, port: number, download: number }) {
+      const start = performance.now()
+      const conn = await impl.dial(a.host, a.port)
+      try {
+        const t = await conn.perf(0, a.download)
+        return { ms: (t.firstByteAt as number) - start }
+      } finally {
+        await conn.close()
+      }
+    },
+
+    /** The link check: plain TCP connect + 1-byte echo, in ms (2 RTT). */
+    async tcpEcho (a: { host: string, port: number }) {
+      return await new Promise((resolve, reject) => {
+        const start = performance.now()
+        const s = connect({ host: a.host, port: a.port, noDelay: true }, () => { s.write(Buffer.from([1])) })
+        s.once('data', () => {
+          const ms = performance.now() - start
+          s.destroy()
+          resolve({ ms })
+        })
+        s.once('error', reject)
+      })
+    },
+
+    async stopTcpEcho () {
+      tcpEcho?.close()
+      return null
+    }
+  })
+}
