@@ -36,6 +36,14 @@ function decode (bytes: Uint8Array): Seen[] {
   return out
 }
 
+/** Resolves at 'drain' or 'close', whichever comes first, leaving no listener behind. */
+async function drainOrClose (s: MuxedStream): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const done = (): void => { s.off('drain', done); s.off('close', done); resolve() }
+    s.on('drain', done).on('close', done)
+  })
+}
+
 interface RawPeer {
   muxer: MplexMuxer
   ours: MemoryChannel
@@ -249,7 +257,7 @@ describe('mplex driver: a reader that stops reading', () => {
     let written = 0
     // The writer writes as fast as the connection takes it: mplex cannot slow it down.
     while (!w.destroyed && written < 64 * limit) {
-      if (!w.write(chunk)) await new Promise((resolve) => { w.once('drain', resolve).once('close', resolve) })
+      if (!w.write(chunk)) await drainOrClose(w)
       written += chunk.byteLength
       maxHeld = Math.max(maxHeld, r.readableLength)
     }
