@@ -181,6 +181,24 @@ describe('WebSocket listener and channel against hostile peers', () => {
     await listener.close()
   })
 
+  it('holds at most maxListenerConnections connections, upgraded or not', async () => {
+    const { listener, next, port } = await listening({ maxListenerConnections: 2 })
+    const first = await webSockets().dial(multiaddr(`/ip4/127.0.0.1/tcp/${port}/ws`))
+    const firstServer = await next()
+    const idle = await rawConnect(port)
+    const refused = await rawConnect(port)
+    await refused.closed
+    assert.equal(refused.text(), '')
+    // the limit counts open connections: one closes, a new one is accepted
+    first.destroy()
+    await collect(firstServer).closedP
+    const again = await webSockets().dial(multiaddr(`/ip4/127.0.0.1/tcp/${port}/ws`))
+    ;(await next()).destroy()
+    again.destroy()
+    idle.socket.destroy()
+    await listener.close()
+  })
+
   it('drops connections still in the handshake when the listener closes', async () => {
     const { listener, port } = await listening()
     const raw = await rawConnect(port)

@@ -6,6 +6,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { ByteChannel } from '../../src/interfaces/channel.js'
 import { webSockets, type WebSocketOptions } from '../../src/transport/websocket.js'
 import { tcp } from '../../src/transport/tcp.js'
+import type { WebSocketChannel } from '../../src/transport/websocket-channel.js'
 import { isLp2pError } from '../../src/errors.js'
 import { collect, tick } from '../helpers/channel.js'
 
@@ -151,6 +152,10 @@ describe('WebSocket transport', () => {
     }
     assert.ok(stuck, `the writer never had to wait (${written} bytes written)`)
     assert.equal(atServer.chunks.length, 0, 'a paused channel delivered data')
+    // what the paused side holds in memory is bounded by what was in flight, not by
+    // what the writer wrote: the rest waits in the kernel and in the writer's socket
+    const held = (server as WebSocketChannel).heldBytes
+    assert.ok(held <= 1024 * 1024, `held ${held} bytes while paused`)
     server.resume()
     await atServer.waitFor(written)
     await tick(5)
