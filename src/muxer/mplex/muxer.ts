@@ -107,12 +107,12 @@ export class MplexMuxer implements StreamMuxer {
 
   abort (err: Error): void {
     if (this.#status === 'closed') {
-      if (!this.#channelClosed) this.#channel.destroy(err)
+      if (!this.#channelClosed) this.#destroyChannel(err)
       return
     }
     this.#status = 'closed'
     this.#session.terminate(err)
-    this.#channel.destroy(err)
+    this.#destroyChannel(err)
     this.#finalize(err)
   }
 
@@ -126,8 +126,6 @@ export class MplexMuxer implements StreamMuxer {
     if (this.#status === 'closed') return
     const onAbort = (): void => {
       this.abort(new AbortError('the muxer close was aborted', { cause: signal?.reason }))
-      this.#releaseIdleWaiters()
-      this.#onChannelClosed()
     }
     if (signal?.aborted === true) {
       onAbort()
@@ -178,8 +176,18 @@ export class MplexMuxer implements StreamMuxer {
   #fail (err: Lp2pError): void {
     if (this.#status === 'closed') return
     this.#status = 'closed'
-    this.#channel.destroy(err)
+    this.#destroyChannel(err)
     this.#finalize(err)
+  }
+
+  /**
+   * Destroys the channel and counts it closed at once: a paused channel (a reader
+   * behind under 'block') would not report its close until resumed, and a pending
+   * `close()` waits for that report.
+   */
+  #destroyChannel (err: Error): void {
+    this.#channel.destroy(err)
+    this.#onChannelClosed()
   }
 
   #finalize (err: Error | undefined): void {

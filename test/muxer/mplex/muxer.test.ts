@@ -336,6 +336,38 @@ describe('mplex driver: a reader that stops reading', () => {
     await p.dialer.close()
   })
 
+  it('block: close() behind a stalled reader finishes when the reader gives up, or at once with abort()', async () => {
+    for (const giveUp of ['destroy', 'abort'] as const) {
+      const p = connect(mplex({ maxStreamBufferSize: 4 * KiB, streamBufferPolicy: 'block' }))
+      const w = p.dialer.newStream()
+      const wClosed = closedWith(w)
+      w.write(randomBytes(64 * KiB))
+      const r = await p.nextInbound()
+      const rClosed = closedWith(r)
+      r.pause()
+      await ticks(5)
+      assert.equal(r.readableLength, 4 * KiB, 'the listener is blocked on r')
+      let closed = false
+      const closing = p.listener.close().then(() => { closed = true })
+      await ticks(5)
+      assert.equal(closed, false)
+      if (giveUp === 'destroy') {
+        r.destroy()
+        await closing
+        assert.equal(await rClosed, undefined)
+        assert.ok(isLp2pError(await wClosed, codes.ERR_STREAM_RESET))
+        assert.equal(await p.listenerClosed, undefined)
+      } else {
+        const boom = new Error('give up')
+        p.listener.abort(boom)
+        await closing
+        assert.equal(await rClosed, boom)
+        assert.ok(isLp2pError(await wClosed, codes.ERR_CONNECTION_CLOSED))
+      }
+      assert.equal(p.listener.status, 'closed')
+    }
+  })
+
   it('block: bytes an inbound interceptor consumes count as read', async () => {
     const p = connect(mplex({ maxStreamBufferSize: 4 * KiB, streamBufferPolicy: 'block' }))
     const w = p.dialer.newStream()
