@@ -26,6 +26,17 @@ export interface ConformanceOptions {
    * which does not grow while the reader is stalled).
    */
   receiveWindow?: number
+  /**
+   * What the muxer does when a reader stops reading while the remote keeps writing:
+   * - `'flow-control'` (default; yamux): the receive window stops the remote writer;
+   *   other streams keep flowing;
+   * - `'block-connection'` (mplex `'block'`): the muxer stops reading the connection,
+   *   which stops the remote writer, and every other stream waits for the reader
+   *   (head-of-line blocking; mplex has no flow control);
+   * - `'reset-stream'` (mplex `'reset-stream'`): the stalled stream is reset once
+   *   `receiveWindow` bytes are unread; other streams keep flowing.
+   */
+  stalledReader?: 'flow-control' | 'block-connection' | 'reset-stream'
 }
 
 export interface MuxerPair {
@@ -119,6 +130,7 @@ const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest(
 
 export function muxerConformance (name: string, factory: () => StreamMuxerFactory, options: ConformanceOptions = {}): void {
   const receiveWindow = options.receiveWindow ?? 256 * 1024
+  const stalledReader = options.stalledReader ?? 'flow-control'
 
   describe(`${name}: muxer conformance`, { timeout: 60_000 }, () => {
     const problems: string[] = []
@@ -249,7 +261,7 @@ export function muxerConformance (name: string, factory: () => StreamMuxerFactor
       await p.dialer.close()
     })
 
-    it('keeps memory bounded behind a stalled reader, then delivers everything intact', async () => {
+    it('keeps memory bounded behind a stalled reader, then delivers everything intact', { skip: stalledReader === 'reset-stream' }, async () => {
       const p = connect(factory())
       const total = 4 * 1024 * 1024
       const data = randomBytes(total)
@@ -279,13 +291,20 @@ export function muxerConformance (name: string, factory: () => StreamMuxerFactor
       const held = r.readableLength + w.writableLength
       assert.ok(r.readableLength <= receiveWindow, `reader holds ${r.readableLength} > window ${receiveWindow}`)
       assert.ok(held <= bound, `buffered ${held} bytes > bound ${bound}`)
-      // Another stream still flows while this one is stalled.
+      // Another stream still flows while this one is stalled (with flow control), or
+      // waits behind it until the reader resumes (a blocked connection).
       const other = p.dialer.newStream()
       other.end('still flowing')
-      const otherIn = await p.nextInbound()
-      assert.equal((await readAll(otherIn)).toString(), 'still flowing')
-      otherIn.end()
-      await readAll(other)
+      const otherIn = p.nextInbound()
+      if (stalledReader === 'flow-control') {
+        const s = await otherIn
+        assert.equal((await readAll(s)).toString(), 'still flowing')
+        s.end()
+        await readAll(other)
+      } else {
+        const early = await Promise.race([otherIn.then(() => true), ticks(20).then(() => false)])
+        assert.equal(early, false, 'a blocked connection carries no other stream')
+      }
       // Resume: everything arrives, in order.
       const received = readAll(r)
       r.resume()
@@ -297,8 +316,47 @@ export function muxerConformance (name: string, factory: () => StreamMuxerFactor
       const got = await received
       assert.equal(got.byteLength, total)
       assert.equal(sha256(got), sha256(data))
+      if (stalledReader !== 'flow-control') {
+        const s = await otherIn
+        assert.equal((await readAll(s)).toString(), 'still flowing')
+        s.end()
+        await readAll(other)
+      }
       r.end()
       await readAll(w)
+      await p.dialer.close()
+    })
+
+    it('resets a stalled reader\'s stream at the receive window; memory stays bounded and other streams flow', { skip: stalledReader !== 'reset-stream' }, async () => {
+      const p = connect(factory())
+      const w = p.dialer.newStream()
+      w.write('x')
+      const r = await p.nextInbound()
+      r.pause()
+      const rClosed = closedWith(r)
+      const wClosed = closedWith(w)
+      const chunk = randomBytes(16 * 1024)
+      let written = 0
+      let maxHeld = 0
+      // Nothing can stop this writer but the reset: bound the loop well past the window.
+      while (!w.destroyed && written < 64 * receiveWindow) {
+        if (!w.write(chunk)) await new Promise<void>((resolve) => {
+          const done = (): void => { w.off('drain', done); w.off('close', done); resolve() }
+          w.on('drain', done).on('close', done)
+        })
+        written += chunk.byteLength
+        maxHeld = Math.max(maxHeld, r.readableLength)
+      }
+      const rErr = await rClosed
+      assert.ok(isLp2pError(rErr), `the reader's stream fails with an Lp2pError, got ${String(rErr)}`)
+      assert.ok(isLp2pError(await wClosed, codes.ERR_STREAM_RESET), 'the writer sees a reset')
+      assert.ok(maxHeld <= receiveWindow, `reader held ${maxHeld} > window ${receiveWindow}`)
+      const other = p.dialer.newStream()
+      other.end('still flowing')
+      const otherIn = await p.nextInbound()
+      assert.equal((await readAll(otherIn)).toString(), 'still flowing')
+      otherIn.end()
+      await readAll(other)
       await p.dialer.close()
     })
 
