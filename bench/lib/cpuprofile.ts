@@ -8,8 +8,8 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 
-interface CallFrame { functionName: string, url: string, lineNumber: number }
-interface ProfileNode { id: number, callFrame: CallFrame }
+interface CallFrame { functionName: string, url: string, lineNumber: number, columnNumber: number }
+interface ProfileNode { id: number, callFrame: CallFrame, children?: number[] }
 interface Profile { nodes: ProfileNode[], samples: number[], timeDeltas: number[], startTime: number, endTime: number }
 
 export interface SelfTime {
@@ -27,7 +27,30 @@ export interface ProfileSummary {
   /** Time not idle and not the garbage collector. */
   functions: SelfTime[]
   files: Array<{ file: string, ms: number, share: number }>
+  /** Self time by area: lp2p folder, node subsystem, npm package, GC, I/O. */
+  areas: Array<{ area: string, ms: number }>
+  /** Inclusive time (self + callees) of the application's own functions (src/, bench/). */
+  inclusive: Array<{ name: string, where: string, ms: number }>
   gcMs: number
+}
+
+/** Which part of the system a function belongs to, for the per-area breakdown. */
+function area (cf: CallFrame, file: string): string {
+  if (cf.functionName === '(garbage collector)') return 'GC'
+  if (cf.functionName === '(program)') return '(program: V8/native, unattributed)'
+  if (/^(writeBuffer|writev|writevGeneric|writeGeneric|internalConnect|close|shutdown|onStreamRead|readStart)$/.test(cf.functionName) && (file === '(native)' || file.startsWith('node:'))) return 'socket I/O (syscalls)'
+  if (file.startsWith('src/')) return file.split('/').slice(0, file.startsWith('src/security/') || file.startsWith('src/muxer/') ? 3 : 2).join('/').replace(/\.ts$/, '')
+  if (file.startsWith('bench/') || file.startsWith('test/')) return 'bench harness'
+  if (file.startsWith('node:internal/crypto')) return 'node:crypto'
+  if (file.startsWith('node:internal/modules') || file.startsWith('node:internal/bootstrap') || file.includes('tsx/') || file.includes('cjs-module-lexer')) return 'module loading (start-up)'
+  if (file.startsWith('node:internal/streams') || file === 'node:stream') return 'node streams'
+  if (/^node:(net|internal\/stream_base_commons|internal\/net)/.test(file)) return 'node net'
+  if (/^node:(events|internal\/event_target|internal\/abort_controller)/.test(file)) return 'events / AbortSignal'
+  if (file.startsWith('node:internal/process') || file.startsWith('node:internal/timers') || file === 'node:timers') return 'scheduling (ticks, timers)'
+  if (file.startsWith('node:')) return 'node other'
+  if (file === '(native)') return 'native other'
+  const pkg = file.split('/')
+  return `npm ${pkg[0]?.startsWith('@') === true ? `${pkg[0]}/${pkg[1] ?? ''}` : pkg[0] ?? ''}`
 }
 
 function shortUrl (url: string): string {
@@ -67,6 +90,37 @@ export function summarize (profile: Profile, top = 25): ProfileSummary {
     fns.set(key, e)
     files.set(file, (files.get(file) ?? 0) + ms)
   }
+  const areas = new Map<string, number>()
+  for (const [id, ms] of self) {
+    const cf = (byId.get(id) as ProfileNode).callFrame
+    if (cf.functionName === '(idle)') continue
+    const a = area(cf, shortUrl(cf.url))
+    areas.set(a, (areas.get(a) ?? 0) + ms)
+  }
+  // Inclusive time of the application's functions: each tree node's self time plus its
+  // subtree, added once per function even when it recurses (ancestors checked by key).
+  const inclusive = new Map<string, { name: string, where: string, ms: number }>()
+  const rootIds = new Set(profile.nodes.map((n) => n.id))
+  for (const n of profile.nodes) for (const c of n.children ?? []) rootIds.delete(c)
+  const walk = (id: number, open: Set<string>): number => {
+    const n = byId.get(id) as ProfileNode
+    const cf = n.callFrame
+    const file = shortUrl(cf.url)
+    const mine = file.startsWith('src/') || file.startsWith('bench/')
+    const key = `${cf.functionName}@${file}:${cf.lineNumber}:${cf.columnNumber}`
+    const counted = mine && !open.has(key)
+    if (counted) open.add(key)
+    let total = self.get(id) ?? 0
+    for (const c of n.children ?? []) total += walk(c, open)
+    if (counted) {
+      open.delete(key)
+      const e = inclusive.get(key) ?? { name: cf.functionName === '' ? '(anonymous)' : cf.functionName, where: `${file}:${cf.lineNumber + 1}`, ms: 0 }
+      e.ms += total
+      inclusive.set(key, e)
+    }
+    return total
+  }
+  for (const r of rootIds) walk(r, new Set())
   const functions = [...fns.values()].sort((a, b) => b.ms - a.ms).slice(0, top)
   for (const f of functions) f.share = total > 0 ? f.ms / total : 0
   return {
@@ -74,7 +128,9 @@ export function summarize (profile: Profile, top = 25): ProfileSummary {
     idleMs: idle,
     gcMs: gc,
     functions,
-    files: [...files].sort((a, b) => b[1] - a[1]).slice(0, top).map(([file, ms]) => ({ file, ms, share: total > 0 ? ms / total : 0 }))
+    files: [...files].sort((a, b) => b[1] - a[1]).slice(0, top).map(([file, ms]) => ({ file, ms, share: total > 0 ? ms / total : 0 })),
+    areas: [...areas].sort((a, b) => b[1] - a[1]).map(([a, ms]) => ({ area: a, ms })),
+    inclusive: [...inclusive.values()].sort((a, b) => b.ms - a.ms).slice(0, top)
   }
 }
 
@@ -90,8 +146,10 @@ export function formatSummary (label: string, s: ProfileSummary, top = 15): stri
   for (const f of s.functions.slice(0, top)) {
     lines.push(`    ${((f.ms / busy) * 100).toFixed(1).padStart(5)}%  ${f.ms.toFixed(0).padStart(6)} ms  ${f.name}  ${f.where}`)
   }
-  lines.push('  self time by file:')
-  for (const f of s.files.slice(0, 10)) lines.push(`    ${((f.ms / busy) * 100).toFixed(1).padStart(5)}%  ${f.ms.toFixed(0).padStart(6)} ms  ${f.file}`)
+  lines.push('  self time by area:')
+  for (const a of s.areas.slice(0, 14)) lines.push(`    ${((a.ms / busy) * 100).toFixed(1).padStart(5)}%  ${a.ms.toFixed(0).padStart(6)} ms  ${a.area}`)
+  lines.push('  inclusive time of lp2p / harness functions:')
+  for (const f of s.inclusive.slice(0, top)) lines.push(`    ${((f.ms / busy) * 100).toFixed(1).padStart(5)}%  ${f.ms.toFixed(0).padStart(6)} ms  ${f.name}  ${f.where}`)
   return lines.join('\n')
 }
 

@@ -85,7 +85,7 @@ export function parseOptions (argv: string[]): BenchOptions {
     concConns: Math.round(num('--conc-conns', 500, 150)),
     concurrency: Math.round(num('--concurrency', 50, 50)),
     streams: Math.round(num('--streams', 2000, 300)),
-    memoryConns: Math.round(num('--memory-conns', 1000, 200)),
+    memoryConns: Math.round(num('--memory-conns', 1000, 100)),
     delayMs: num('--delay-ms', 25, 25),
     rttSamples: Math.round(num('--rtt-samples', 3, 1)),
     profile: has('--profile'),

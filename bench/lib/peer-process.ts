@@ -52,7 +52,10 @@ export class PeerProcess {
 
   static async start (options: PeerProcessOptions): Promise<PeerProcess> {
     const nodeArgs = ['--expose-gc', '--import', 'tsx']
-    if (options.profileDir !== undefined) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${options.label}.${Date.now()}.cpuprofile`)
+    // One folder per process: Node writes one profile per thread (tsx's loader hooks run
+    // in a worker) under its default name, CPU.<date>.<time>.<pid>.<thread>.<seq>; the
+    // main thread's is thread 0.
+    if (options.profileDir !== undefined) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${path.join(options.profileDir, `${options.label}.${Date.now()}`)}`)
     const script = path.join(PEERS, `${options.impl === 'js' ? 'js' : options.impl}.ts`)
     const [cmd, args] = options.netns !== undefined
       ? ['ip', ['netns', 'exec', options.netns, process.execPath, ...nodeArgs, script]]

@@ -21,10 +21,10 @@ const IMPLS: Side[] = ['lp2p', 'js']
 const CONNS_RATIO = 5
 const STREAMS_RATIO = 10
 
-interface Timed { seconds: number, latencies: number[], failures?: number, firstError?: string }
+interface Timed { seconds: number, latencies: number[], failures?: number, firstError?: string, cpuMicros?: number }
 
-interface Series { rate: number[], p50: number[], p95: number[] }
-const series = (): Series => ({ rate: [], p50: [], p95: [] })
+interface Series { rate: number[], p50: number[], p95: number[], cpu: number[] }
+const series = (): Series => ({ rate: [], p50: [], p95: [], cpu: [] })
 
 /** Failed connection attempts per implementation and case, for the notes. */
 type Failures = Map<string, { count: number, first: string }>
@@ -37,13 +37,24 @@ function add (s: Series, count: number, t: Timed, failures?: Failures, key?: str
     failures.set(key, f)
   }
   s.rate.push((count - failed) / t.seconds)
+  if (t.cpuMicros !== undefined) s.cpu.push(t.cpuMicros / count)
   s.p50.push(percentile(t.latencies, 50))
   s.p95.push(percentile(t.latencies, 95))
 }
 
+const ms = (micros: number[]): number[] => micros.map((m) => m / 1000)
+
 function ratioTarget (lp2p: number[], js: number[], min: number): Row['target'] {
   const value = spread(lp2p).median / spread(js).median
   return { text: `>= ${min}x js-libp2p`, value, met: value >= min }
+}
+
+/** Runs `cmd` on the pair's dialer and adds the CPU time both processes spent on it. */
+async function withCpu (p: Pair, cmd: string, args: Record<string, unknown>): Promise<Timed> {
+  const cpu = async (): Promise<number> => (await p.listener.call<number>('cpu')) + (await p.dialer.call<number>('cpu'))
+  const before = await cpu()
+  const t = await p.dialer.call<Timed>(cmd, { host: '127.0.0.1', port: p.port, ...args })
+  return { ...t, cpuMicros: (await cpu()) - before }
 }
 
 async function pairs (ctx: Ctx, measure: string): Promise<Record<Side, Pair>> {
@@ -65,7 +76,7 @@ export async function measureConnections (ctx: Ctx): Promise<MeasureResult> {
   const p = await pairs(ctx, 'conns')
   try {
     const conns = async (impl: Side, total: number, concurrency: number): Promise<Timed> =>
-      await p[impl].dialer.call<Timed>('conns', { host: '127.0.0.1', port: p[impl].port, total, concurrency })
+      await withCpu(p[impl], 'conns', { total, concurrency })
     for (const impl of IMPLS) {
       await conns(impl, 20, 1)
       await conns(impl, 100, opts.concurrency)
@@ -91,9 +102,11 @@ export async function measureConnections (ctx: Ctx): Promise<MeasureResult> {
       row('conns.seq', 'new connection + ping, sequential', 'conn/s', s.lp2p.rate, s.js.rate, { target: ratioTarget(s.lp2p.rate, s.js.rate, CONNS_RATIO), ...note }),
       row('conns.seq.p50', '  latency p50', 'ms', s.lp2p.p50, s.js.p50),
       row('conns.seq.p95', '  latency p95', 'ms', s.lp2p.p95, s.js.p95),
+      row('conns.seq.cpu', '  CPU per connection, dialer + listener', 'ms', ms(s.lp2p.cpu), ms(s.js.cpu)),
       row('conns.conc', `new connection + ping, ${n} concurrent`, 'conn/s', c.lp2p.rate, c.js.rate, { target: ratioTarget(c.lp2p.rate, c.js.rate, CONNS_RATIO) }),
       row('conns.conc.p50', '  latency p50', 'ms', c.lp2p.p50, c.js.p50),
-      row('conns.conc.p95', '  latency p95', 'ms', c.lp2p.p95, c.js.p95)
+      row('conns.conc.p95', '  latency p95', 'ms', c.lp2p.p95, c.js.p95),
+      row('conns.conc.cpu', '  CPU per connection, dialer + listener', 'ms', ms(c.lp2p.cpu), ms(c.js.cpu))
     ]
   }
 }
@@ -104,7 +117,7 @@ export async function measureStreams (ctx: Ctx): Promise<MeasureResult> {
   const p = await pairs(ctx, 'streams')
   try {
     const streams = async (impl: Side, total: number): Promise<Timed> =>
-      await p[impl].dialer.call<Timed>('streams', { host: '127.0.0.1', port: p[impl].port, total, warmup: 100 })
+      await withCpu(p[impl], 'streams', { total, warmup: 0 })
     for (const impl of IMPLS) await streams(impl, 100)
     for (let rep = 0; rep < opts.runs; rep++) {
       for (const impl of rotate(IMPLS, rep)) {
@@ -119,7 +132,8 @@ export async function measureStreams (ctx: Ctx): Promise<MeasureResult> {
   return {
     rows: [
       row('streams', 'new stream + 1-byte echo, sequential', 'stream/s', res.lp2p.rate, res.js.rate, { target: ratioTarget(res.lp2p.rate, res.js.rate, STREAMS_RATIO) }),
-      row('streams.p50', '  latency p50', 'ms', res.lp2p.p50, res.js.p50)
+      row('streams.p50', '  latency p50', 'ms', res.lp2p.p50, res.js.p50),
+      row('streams.cpu', '  CPU per stream, dialer + listener', 'ms', ms(res.lp2p.cpu), ms(res.js.cpu))
     ]
   }
 }

@@ -23,7 +23,7 @@ const MEMORY_RATIO = 0.25
 /** Time for identify and other per-connection background work to finish, ms. */
 const SETTLE_MS = 2000
 
-interface Usage { rss: number, heapUsed: number, external: number, arrayBuffers: number }
+interface Usage { rss: number, heapTotal: number, heapUsed: number, external: number, arrayBuffers: number }
 
 export async function measureMemory (ctx: Ctx): Promise<MeasureResult> {
   const { opts, log } = ctx
@@ -32,6 +32,7 @@ export async function measureMemory (ctx: Ctx): Promise<MeasureResult> {
   const dialer: Record<string, number[]> = { lp2p: [], js: [] }
   const heap: Record<string, number[]> = { lp2p: [], js: [] }
   const notes: string[] = []
+  const breakdown: Array<Record<string, number | string>> = []
   for (let rep = 0; rep < opts.memoryRuns; rep++) {
     for (const impl of rotate(IMPLS, rep)) {
       let p: Pair | undefined
@@ -55,6 +56,20 @@ export async function measureMemory (ctx: Ctx): Promise<MeasureResult> {
         listener[impl]?.push(kib(l0.rss, l1.rss))
         dialer[impl]?.push(kib(d0.rss, d1.rss))
         heap[impl]?.push(kib(l0.heapUsed + l0.external, l1.heapUsed + l1.external))
+        // Where the RSS growth sits: V8 heap (used, and reserved), Buffers/ArrayBuffers
+        // (external), and the rest (native: OpenSSL key and cipher objects, libuv
+        // handles, allocator slack).
+        for (const [side, a, b] of [['listener', l0, l1], ['dialer', d0, d1]] as const) {
+          breakdown.push({
+            impl, run: rep + 1, side,
+            rss: kib(a.rss, b.rss),
+            heapTotal: kib(a.heapTotal, b.heapTotal),
+            heapUsed: kib(a.heapUsed, b.heapUsed),
+            external: kib(a.external, b.external),
+            arrayBuffers: kib(a.arrayBuffers, b.arrayBuffers),
+            native: kib(a.rss - a.heapTotal - a.external, b.rss - b.heapTotal - b.external)
+          })
+        }
         log(`memory run ${rep + 1}/${opts.memoryRuns}: ${impl} listener ${kib(l0.rss, l1.rss).toFixed(1)} KiB/conn, dialer ${kib(d0.rss, d1.rss).toFixed(1)} KiB/conn (${n} connections)`)
         await p.dialer.call('release')
       } finally {
@@ -74,6 +89,7 @@ export async function measureMemory (ctx: Ctx): Promise<MeasureResult> {
       }),
       row('memory.dialer', `RSS per idle connection, dialer (${n} held)`, 'KiB', dialer.lp2p, dialer.js, { target: target(dialer.lp2p as number[], dialer.js as number[]) }),
       row('memory.listener.heap', '  listener JS heap + external per connection', 'KiB', heap.lp2p, heap.js)
-    ]
+    ],
+    extra: { perConnectionKiB: breakdown }
   }
 }

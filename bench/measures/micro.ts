@@ -26,7 +26,7 @@ export async function measureMicro (ctx: Ctx): Promise<MeasureResult> {
     rows.push(row(r.name.replace(/\s+/g, '-'), r.name, r.unit, [r.lp2p], [r.js]))
   }
   log('micro: multistream done; running bench/noise-transport.ts and bench/yamux-frames.ts')
-  const noise = await runScript('bench/noise-transport.ts', ['--runs', String(runs), '--mb', opts.quick ? '8' : '32'])
-  const yamux = await runScript('bench/yamux-frames.ts', ['--runs', String(opts.quick ? 3 : 7)])
+  const noise = await runScript('bench/noise-transport.ts', ['--runs', String(opts.quick ? 1 : runs), '--mb', opts.quick ? '4' : '32'])
+  const yamux = await runScript('bench/yamux-frames.ts', ['--runs', String(opts.quick ? 1 : 7)])
   return { rows, extra: { noiseTransport: noise.split('\n'), yamuxFrames: yamux.split('\n') } }
 }

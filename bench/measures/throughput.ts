@@ -29,8 +29,9 @@ export async function measureThroughput (ctx: Ctx): Promise<MeasureResult> {
   const down: Record<'lp2p' | 'js', number[]> = { lp2p: [], js: [] }
   try {
     pairs = { lp2p: await startPair('lp2p', common), js: await startPair('js', common) }
-    recv = await PeerProcess.start({ impl: 'baseline', label: 'baseline-receiver' })
-    send = await PeerProcess.start({ impl: 'baseline', label: 'baseline-sender' })
+    const prof = ctx.profileDir !== undefined ? { profileDir: ctx.profileDir } : {}
+    recv = await PeerProcess.start({ impl: 'baseline', label: 'baseline-throughput-receiver', ...prof })
+    send = await PeerProcess.start({ impl: 'baseline', label: 'baseline-throughput-sender', ...prof })
     const r = recv
     const s = send
     const run = async (kind: Kind, upload: number, download: number): Promise<number> => {

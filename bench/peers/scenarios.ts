@@ -180,6 +180,12 @@ export function servePeer (impl: Impl): void {
       return null
     },
 
+    /** CPU time used so far by this process, user + system, in microseconds. */
+    async cpu () {
+      const u = process.cpuUsage()
+      return u.user + u.system
+    },
+
     async memory () {
       return await settledMemory()
     },
