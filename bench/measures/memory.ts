@@ -85,7 +85,7 @@ export async function measureMemory (ctx: Ctx): Promise<MeasureResult> {
     rows: [
       row('memory.listener', `RSS per idle connection, listener (${n} held)`, 'KiB', listener.lp2p, listener.js, {
         target: target(listener.lp2p as number[], listener.js as number[]),
-        ...(notes.length > 0 ? { note: notes.join('; ') } : {})
+        ...(notes.length > 0 || n < 500 ? { note: [...(n < 500 ? [`${n} connections are too few for a stable figure (allocator and heap growth steps dominate); use >= 1000`] : []), ...notes].join('; ') } : {})
       }),
       row('memory.dialer', `RSS per idle connection, dialer (${n} held)`, 'KiB', dialer.lp2p, dialer.js, { target: target(dialer.lp2p as number[], dialer.js as number[]) }),
       row('memory.listener.heap', '  listener JS heap + external per connection', 'KiB', heap.lp2p, heap.js)
