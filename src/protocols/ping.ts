@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import type { Connection, Stream } from '../interfaces/connection.js'
-import { codes, Lp2pError } from '../errors.js'
+import { abortErrorFrom, codes, Lp2pError, TimeoutError } from '../errors.js'
 import { readExactly } from './stream-io.js'
 
 export const PING_PROTOCOL = '/ipfs/ping/1.0.0'
@@ -20,6 +20,13 @@ export const PING_PROTOCOL = '/ipfs/ping/1.0.0'
 export const PING_LENGTH = 32
 /** Spec: "at most two streams per peer". */
 export const PING_MAX_INBOUND_STREAMS = 2
+/**
+ * Default time one round trip may take (the first one includes the stream's lazy
+ * negotiation), ms. The spec sets no number; 10 s is a few round trips on the slowest
+ * links. Without a bound, a peer that never echoes would hold the stream, and every
+ * later ping to the connection (they queue), until the connection closed.
+ */
+export const DEFAULT_PING_TIMEOUT = 10_000
 
 /** The listener side: echo everything back, with backpressure, until the remote ends. */
 export function handlePing (stream: Stream): void {
@@ -35,6 +42,8 @@ export interface PingOptions {
   count?: number
   /** Pause between payloads, ms. Default 0. */
   interval?: number
+  /** Most time one round trip may take, ms (ERR_TIMEOUT). Default {@link DEFAULT_PING_TIMEOUT}; 0: none. */
+  timeout?: number
 }
 
 /**
@@ -45,11 +54,26 @@ export async function ping (connection: Connection, options: PingOptions = {}): 
   const previous = queues.get(connection) ?? Promise.resolve()
   const run = previous.catch(() => {}).then(async () => await pingNow(connection, options))
   queues.set(connection, run)
-  return await run
+  // The caller's signal ends its wait in the queue too; the run it leaves behind
+  // fails at once (its signal is aborted) and must not be an unhandled rejection.
+  run.catch(() => {})
+  return await untilAborted(run, options.signal)
+}
+
+async function untilAborted<T> (p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return await p
+  if (signal.aborted) throw abortErrorFrom(signal)
+  return await new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => { reject(abortErrorFrom(signal)) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    p.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
+  })
 }
 
 async function pingNow (connection: Connection, options: PingOptions): Promise<number[]> {
   const count = options.count ?? 1
+  const timeout = options.timeout ?? DEFAULT_PING_TIMEOUT
+  if (options.signal?.aborted === true) throw abortErrorFrom(options.signal)
   const stream = await connection.newStream(PING_PROTOCOL, options.signal !== undefined ? { signal: options.signal } : {})
   const onAbort = (): void => { stream.destroy(new Lp2pError(codes.ERR_ABORTED, 'ping aborted')) }
   options.signal?.addEventListener('abort', onAbort, { once: true })
@@ -60,7 +84,15 @@ async function pingNow (connection: Connection, options: PingOptions): Promise<n
       const payload = randomBytes(PING_LENGTH)
       const start = performance.now()
       stream.write(payload)
-      const echo = await readExactly(stream, PING_LENGTH)
+      const timer = timeout > 0
+        ? setTimeout(() => { stream.destroy(new TimeoutError(`no ping echo within ${timeout} ms`)) }, timeout)
+        : undefined
+      let echo: Uint8Array
+      try {
+        echo = await readExactly(stream, PING_LENGTH)
+      } finally {
+        clearTimeout(timer)
+      }
       const rtt = performance.now() - start
       if (!Buffer.from(echo).equals(payload)) {
         throw new Lp2pError(codes.ERR_PROTOCOL_VIOLATION, 'ping echo does not match the payload')

@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks'
 import { randomBytes } from 'node:crypto'
 import { encodeMessages, PROTOCOL_ID } from '../../src/negotiation/message.js'
 import { Flag } from '../../src/muxer/yamux/frame.js'
-import { PING_LENGTH, PING_PROTOCOL } from '../../src/protocols/ping.js'
+import { DEFAULT_PING_TIMEOUT, PING_LENGTH, PING_PROTOCOL } from '../../src/protocols/ping.js'
 import { expectCode, heapUsed, installGuards, KiB, MiB, parseMultistream, RawPeer, rejection, sleep, until, withTimeout } from '../helpers/hostile.js'
 import { Target } from '../helpers/hostile-target.js'
 import { connectYamux, type YamuxPeer } from '../helpers/hostile-yamux.js'
@@ -60,7 +60,7 @@ describe('adversarial: ping', () => {
   const honest: PingBehaviour = async (y, id) => { agree(y, id, await payload(y, id)) }
   const silent: PingBehaviour = (y, id) => { agree(y, id) }
   /** node.ping, bounded so a hang fails the test instead of stalling it. */
-  const ping = async (y: YamuxPeer, options: { signal?: AbortSignal } = {}): Promise<number> =>
+  const ping = async (y: YamuxPeer, options: { signal?: AbortSignal, timeout?: number } = {}): Promise<number> =>
     await withTimeout(t.node.ping(y.secure.localPeer, options), 5000, 'node.ping to settle')
 
   it('a peer that never echoes: the ping fails with its signal, the stream is reset, the next ping works', async () => {
@@ -74,6 +74,29 @@ describe('adversarial: ping', () => {
     await y.waitFor(() => y.resets.size > 0, 2000, 'the ping stream reset')
     behaviour.current = honest
     assert.ok(await ping(y) >= 0)
+  })
+
+  it('a ping queued behind a hung one still ends with its own signal', async () => {
+    const behaviour = { current: silent }
+    const y = await target(behaviour)
+    // The first ping has no signal of ours (only its default timeout), the peer never echoes.
+    const first = t.node.ping(y.secure.localPeer).catch((err: unknown) => err)
+    await y.waitFor(() => y.inboxes.size > 1, 2000, 'the first ping stream')
+    const started = performance.now()
+    expectCode(await rejection(ping(y, { signal: AbortSignal.timeout(300) })), 'ERR_ABORTED')
+    const ms = performance.now() - started
+    assert.ok(ms < 1500, `the queued ping ended after ${ms.toFixed(0)} ms`)
+    y.secure.peer.destroy()
+    expectCode(await withTimeout(first, 3000, 'the first ping to end with the connection'), 'ERR_CONNECTION_CLOSED')
+  })
+
+  it('a ping\'s timeout option ends it with ERR_TIMEOUT; without options a default deadline applies', async () => {
+    const y = await target({ current: silent })
+    const started = performance.now()
+    expectCode(await rejection(ping(y, { timeout: 300 })), 'ERR_TIMEOUT')
+    const ms = performance.now() - started
+    assert.ok(ms >= 250 && ms < 1500, `ended after ${ms.toFixed(0)} ms`)
+    assert.ok(DEFAULT_PING_TIMEOUT > 0 && DEFAULT_PING_TIMEOUT <= 30_000)
   })
 
   it('a peer echoing wrong bytes: ERR_PROTOCOL_VIOLATION, the stream reset', async () => {
