@@ -113,6 +113,8 @@ export class LazyChannel implements ByteChannel {
   readonly #machine: DialerMachine
   #handler: ByteChannelHandler | undefined
   #settled = false
+  /** Destroyed by us (the next layer failed, timed out or was aborted). */
+  #destroyed = false
   #error: Lp2pError | undefined
 
   constructor (inner: ByteChannel, protocol: string) {
@@ -128,8 +130,10 @@ export class LazyChannel implements ByteChannel {
       },
       onClose: (err) => {
         // Reaches us only before the answer was settled, or with no handler attached:
-        // a later attach() of the inner channel redelivers the close.
-        if (!this.#settled) this.#after(this.#machine.receiveEnd())
+        // a later attach() of the inner channel redelivers the close. A close we
+        // caused is not the remote refusing the protocol: `error` stays unset, so the
+        // next layer's own error (a timeout, an abort) is what gets reported.
+        if (!this.#settled && !this.#destroyed) this.#after(this.#machine.receiveEnd())
         this.#handler?.onClose(this.#error ?? err)
       },
       onDrain: () => { this.#handler?.onDrain() }
@@ -171,7 +175,11 @@ export class LazyChannel implements ByteChannel {
   write (chunk: Uint8Array): boolean { return this.#inner.write(chunk) }
   writev (chunks: readonly Uint8Array[]): boolean { return this.#inner.writev(chunks) }
   end (): void { this.#inner.end() }
-  destroy (err?: Error): void { this.#inner.destroy(err) }
+  destroy (err?: Error): void {
+    this.#destroyed = true
+    this.#inner.destroy(err)
+  }
+
   pause (): void { this.#inner.pause() }
   resume (): void { this.#inner.resume() }
 
