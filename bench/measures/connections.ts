@@ -77,9 +77,11 @@ export async function measureConnections (ctx: Ctx): Promise<MeasureResult> {
   try {
     const conns = async (impl: Side, total: number, concurrency: number): Promise<Timed> =>
       await withCpu(p[impl], 'conns', { total, concurrency })
+    // Warm-up, not counted: V8 tiers hot code up over the first thousand operations or
+    // so (a 100-operation warm-up left the first run ~40% slower than the rest).
     for (const impl of IMPLS) {
-      await conns(impl, 20, 1)
-      await conns(impl, 100, opts.concurrency)
+      await conns(impl, Math.min(200, opts.seqConns), 1)
+      await conns(impl, Math.min(400, opts.concConns), opts.concurrency)
     }
     for (let rep = 0; rep < opts.runs; rep++) {
       for (const impl of rotate(IMPLS, rep)) {
@@ -118,7 +120,8 @@ export async function measureStreams (ctx: Ctx): Promise<MeasureResult> {
   try {
     const streams = async (impl: Side, total: number): Promise<Timed> =>
       await withCpu(p[impl], 'streams', { total, warmup: 0 })
-    for (const impl of IMPLS) await streams(impl, 100)
+    // Warm-up, not counted (see measureConnections).
+    for (const impl of IMPLS) await streams(impl, Math.min(1500, opts.streams))
     for (let rep = 0; rep < opts.runs; rep++) {
       for (const impl of rotate(IMPLS, rep)) {
         const t = await streams(impl, opts.streams)
