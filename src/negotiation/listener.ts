@@ -21,9 +21,10 @@ import { concatBytes } from '../wire/bytes.js'
 import { clip, encodeLsResponse, encodeMessage, LS, MAX_MESSAGE_LENGTH, MessageDecoder, NA, PROTOCOL_ID } from './message.js'
 
 /**
- * Proposals we answer on one channel before giving up on the dialer. A dialer tries
- * its protocols in order of preference; real dialers send a handful. 32 bounds the
- * work (and the `na` answers) a hostile dialer can cause per stream.
+ * Proposals (and `ls` requests) we answer on one channel before giving up on the
+ * dialer. A dialer tries its protocols in order of preference; real dialers send a
+ * handful. 32 bounds the work (and the `na` and list answers) a hostile dialer can
+ * cause per stream.
  */
 export const MAX_PROPOSALS = 32
 
@@ -110,14 +111,18 @@ export class ListenerMachine {
       return
     }
     if (state.kind !== 'await-proposal') return
-    if (msg === LS) {
-      const list = this.#options.list
-      this.#output.push(list === undefined ? encodeMessage(NA) : encodeLsResponse(list()))
-      return
-    }
+    // Every message after the header earns an answer, so every one counts against the
+    // bound, `ls` included: uncounted, a stream of 4-byte `ls` requests would make us
+    // queue the whole protocol list for each, without end.
     const proposals = state.proposals + 1
     if (proposals > this.#maxProposals) {
       throw new Lp2pError(codes.ERR_TOO_MANY_PROPOSALS, `the remote proposed more than ${this.#maxProposals} protocols`)
+    }
+    if (msg === LS) {
+      const list = this.#options.list
+      this.#output.push(list === undefined ? encodeMessage(NA) : encodeLsResponse(list()))
+      this.#state = { kind: 'await-proposal', proposals }
+      return
     }
     if (msg !== NA && msg !== PROTOCOL_ID && this.#options.isSupported(msg)) {
       this.#output.push(encodeMessage(msg))

@@ -96,6 +96,12 @@ describe('adversarial: multistream-select on the raw connection', () => {
     assert.ok(received.byteLength <= limit, `${received.byteLength} bytes of answers, limit ${limit}`)
   })
 
+  it('10 000 ls requests in one write: ERR_TOO_MANY_PROPOSALS after at most 32 answers', async () => {
+    const { received } = await rejects(encodeMessages([PROTOCOL_ID, ...Array.from({ length: 10_000 }, () => 'ls')]), 'ERR_TOO_MANY_PROPOSALS')
+    const limit = encodeMessage(PROTOCOL_ID).byteLength + MAX_PROPOSALS * encodeMessage('na').byteLength
+    assert.ok(received.byteLength <= limit, `${received.byteLength} bytes of answers, limit ${limit}`)
+  })
+
   it('the remote half-closes in the middle of the header: ERR_NEGOTIATION_FAILED', async () => {
     const { peer, record } = await t.connect()
     peer.write(encodeMessage(PROTOCOL_ID).subarray(0, 7))

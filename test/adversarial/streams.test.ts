@@ -11,12 +11,12 @@
 import { after, afterEach, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { performance } from 'node:perf_hooks'
-import { decodeLsResponse, encodeMessage, encodeMessages, MAX_MESSAGE_LENGTH, PROTOCOL_ID } from '../../src/negotiation/message.js'
+import { decodeLsResponse, encodeLsResponse, encodeMessage, encodeMessages, MAX_MESSAGE_LENGTH, PROTOCOL_ID } from '../../src/negotiation/message.js'
 import { MAX_PROPOSALS } from '../../src/negotiation/listener.js'
 import { Flag } from '../../src/muxer/yamux/frame.js'
 import { PING_MAX_INBOUND_STREAMS } from '../../src/protocols/ping.js'
 import type { Stream } from '../../src/interfaces/connection.js'
-import { installGuards, parseMultistream, RawPeer, until } from '../helpers/hostile.js'
+import { installGuards, KiB, memoryInUse, MiB, parseMultistream, RawPeer, sleep, until } from '../helpers/hostile.js'
 import { Target } from '../helpers/hostile-target.js'
 import { connectYamux, type YamuxPeer } from '../helpers/hostile-yamux.js'
 
@@ -61,6 +61,33 @@ describe('adversarial: multistream-select on streams', () => {
     y.send(y.data(1, encodeMessages([PROTOCOL_ID, ...proposals]), Flag.SYN))
     await y.waitReset(1)
     const limit = encodeMessage(PROTOCOL_ID).byteLength + MAX_PROPOSALS * encodeMessage('na').byteLength
+    assert.ok(y.inbox(1).total <= limit, `${y.inbox(1).total} bytes of answers, limit ${limit}`)
+    await stillUp(y, 3)
+  })
+
+  it('an ls flood on a stream: reset after at most 32 answers, memory flat', async () => {
+    const y = await connected()
+    const before = memoryInUse()
+    // 64 KiB of `ls` requests at a time, as fast as the window allows, never granting
+    // window for the answers: each `ls` is 4 bytes and its answer the whole list.
+    const ls = Buffer.from(encodeMessages(Array.from({ length: 16 * 1024 }, () => 'ls')))
+    y.send(y.data(1, encodeMessage(PROTOCOL_ID), Flag.SYN))
+    let sent = 0
+    const started = performance.now()
+    while (!y.resets.has(1) && performance.now() - started < 2000) {
+      const room = Math.min(y.remaining(1), ls.byteLength)
+      const n = room - (room % 4)
+      if (n > 0) {
+        y.send(y.data(1, ls.subarray(0, n)))
+        sent += n
+      }
+      await sleep(n > 0 ? 1 : 20)
+    }
+    await y.waitReset(1)
+    const growth = memoryInUse() - before
+    assert.ok(growth < 16 * MiB, `memory grew by ${(growth / MiB).toFixed(1)} MiB for ${(sent / KiB).toFixed(0)} KiB of ls`)
+    const list = encodeLsResponse(t.node.getProtocols()).byteLength
+    const limit = encodeMessage(PROTOCOL_ID).byteLength + MAX_PROPOSALS * list
     assert.ok(y.inbox(1).total <= limit, `${y.inbox(1).total} bytes of answers, limit ${limit}`)
     await stillUp(y, 3)
   })

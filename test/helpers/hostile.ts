@@ -364,5 +364,15 @@ export function heapUsed (): number {
   return process.memoryUsage().heapUsed
 }
 
+/**
+ * Heap plus external and ArrayBuffer memory after a full collection: buffers queued
+ * for a socket or a stream live outside the V8 heap.
+ */
+export function memoryInUse (): number {
+  heapUsed()
+  const m = process.memoryUsage()
+  return m.heapUsed + m.external + m.arrayBuffers
+}
+
 export const KiB = 1024
 export const MiB = 1024 * 1024
