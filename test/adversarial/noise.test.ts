@@ -17,9 +17,10 @@ import { encodeHandshakePayload } from '../../src/security/noise/payload.js'
 import { XXHandshake } from '../../src/security/noise/handshake-xx.js'
 import { sealFrames } from '../../src/security/noise/transport-codec.js'
 import { generateX25519KeyPair } from '../../src/security/noise/x25519.js'
-import { expectCode, installGuards, KiB, RawPeer, sleep, until } from '../helpers/hostile.js'
+import { encodeMessage, encodeMessages, PROTOCOL_ID } from '../../src/negotiation/message.js'
+import { ByteInbox, expectCode, installGuards, KiB, parseMultistream, RawPeer, sleep, until } from '../helpers/hostile.js'
 import { Target, type InboundRecord } from '../helpers/hostile-target.js'
-import { frame, honestPayload, negotiate, noiseInitiator, parseNoiseFrame, YAMUX } from '../helpers/hostile-noise.js'
+import { frame, honestPayload, negotiate, noiseInitiator, parseNoiseFrame, YAMUX, type SecureSession } from '../helpers/hostile-noise.js'
 import { YamuxPeer } from '../helpers/hostile-yamux.js'
 
 const guards = installGuards()
@@ -243,6 +244,64 @@ describe('adversarial: Noise handshake and transport', () => {
       expectCode(record.error, 'ERR_INVALID_MESSAGE')
     })
   })
+})
+
+describe('adversarial: the muxer negotiated by multistream-select inside Noise', () => {
+  const TIMEOUT = 1000
+  let t: Target
+  before(async () => { t = await Target.start({ timeouts: { inboundUpgrade: TIMEOUT } }) })
+  after(async () => { await t.stop() })
+  afterEach(async () => {
+    RawPeer.destroyAll()
+    await t.assertBaseline()
+    await t.assertServes()
+    guards.check()
+  })
+
+  /** A Noise session that offered no muxer in message 3, with its plaintext in an inbox. */
+  async function withoutMuxers (): Promise<{ secure: SecureSession, inbox: ByteInbox, record: InboundRecord }> {
+    const { peer, record } = await t.connect()
+    const secure = await noiseInitiator(peer, { muxers: [] })
+    const inbox = new ByteInbox()
+    secure.onPlaintext((p) => { inbox.push(p) })
+    return { secure, inbox, record }
+  }
+
+  it('a correct negotiation of /yamux/1.0.0 works (the baseline)', async () => {
+    const { secure, inbox } = await withoutMuxers()
+    secure.send(encodeMessages([PROTOCOL_ID, YAMUX]))
+    assert.equal(await inbox.pull(parseMultistream, 'header'), PROTOCOL_ID)
+    assert.equal(await inbox.pull(parseMultistream, 'answer'), YAMUX)
+    await until(() => t.node.getConnections(secure.localPeer).length === 1, 2000, 'the connection to open')
+  })
+
+  it('garbage inside the Noise channel: ERR_NEGOTIATION_FAILED at once', async () => {
+    const { secure, record } = await withoutMuxers()
+    secure.send(Buffer.from('\x05hello'))
+    await closedAtOnce(secure.peer, record, 'ERR_NEGOTIATION_FAILED')
+  })
+
+  it('1000 muxer proposals: ERR_TOO_MANY_PROPOSALS at once', async () => {
+    const { secure, record } = await withoutMuxers()
+    secure.send(encodeMessages([PROTOCOL_ID, ...Array.from({ length: 1000 }, (_, i) => `/mux/${i}`)]))
+    await closedAtOnce(secure.peer, record, 'ERR_TOO_MANY_PROPOSALS')
+  })
+
+  it('no proposal at all: ERR_TIMEOUT at the inbound upgrade timeout', async () => {
+    const { secure, record } = await withoutMuxers()
+    secure.send(encodeMessage(PROTOCOL_ID))
+    const ms = await secure.peer.waitClosed(TIMEOUT + 3000)
+    assert.ok(ms < TIMEOUT + 1500, `closed after ${ms.toFixed(0)} ms`)
+    await record.closed
+    expectCode(record.error, 'ERR_TIMEOUT')
+  })
+
+  async function closedAtOnce (peer: RawPeer, record: InboundRecord, code: string): Promise<void> {
+    const ms = await peer.waitClosed(AT_ONCE_MS + 2000)
+    assert.ok(ms < AT_ONCE_MS, `closed after ${ms.toFixed(0)} ms, expected at once`)
+    await record.closed
+    expectCode(record.error, code)
+  }
 })
 
 describe('adversarial: Noise handshakes that stall meet the inbound upgrade timeout', () => {
