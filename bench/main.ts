@@ -54,11 +54,15 @@ function gitCommit (): string {
   }
 }
 
-/** Summaries of the CPU profiles written for `measure` (file names start with the impl and measure). */
+/**
+ * Summaries of the main-thread CPU profiles written for `measure` (one folder per
+ * process, named `<impl>-<measure>-<role>.<time>`; the main thread is thread 0).
+ */
 function profileSummaries (dir: string, measure: string): Record<string, ProfileSummary> {
   const out: Record<string, ProfileSummary> = {}
-  for (const f of readdirSync(dir).filter((f) => f.includes(`-${measure}-`) && f.endsWith('.cpuprofile'))) {
-    out[f.replace(/\.\d+\.cpuprofile$/, '')] = summarizeFile(path.join(dir, f))
+  for (const d of readdirSync(dir).filter((d) => d.includes(`-${measure}-`))) {
+    const main = readdirSync(path.join(dir, d)).find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f))
+    if (main !== undefined) out[d.replace(/\.\d+$/, '')] = summarizeFile(path.join(dir, d, main))
   }
   return out
 }
