@@ -92,6 +92,16 @@ describe('adversarial: multistream-select on streams', () => {
     await stillUp(y, 3)
   })
 
+  it('a lazy dialer: header, proposal, data and FIN in one frame lose nothing', async () => {
+    const y = await connected()
+    const payload = Buffer.from(Array.from({ length: 32 }, (_, i) => i * 7))
+    y.send(y.data(1, Buffer.concat([encodeMessages([PROTOCOL_ID, '/ipfs/ping/1.0.0']), payload]), Flag.SYN | Flag.FIN))
+    assert.equal(await y.answer(1, '/ipfs/ping/1.0.0'), 'agreed')
+    assert.ok((await y.inbox(1).read(32)).equals(payload))
+    await y.waitFor(() => y.fins.has(1), 2000, 'the echo stream to finish')
+    assert.equal(y.resets.has(1), false)
+  })
+
   it('a 2 KiB protocol id: reset before it is read, the connection stays', async () => {
     const y = await connected()
     y.send(y.data(1, encodeMessage(PROTOCOL_ID), Flag.SYN), y.data(1, encodeMessage(`/${'a'.repeat(2 * 1024)}`)))
