@@ -21,6 +21,7 @@ import { encodeMessage, encodeMessages, PROTOCOL_ID } from '../../src/negotiatio
 import { ByteInbox, expectCode, installGuards, KiB, parseMultistream, RawPeer, sleep, until } from '../helpers/hostile.js'
 import { Target, type InboundRecord } from '../helpers/hostile-target.js'
 import { frame, honestPayload, negotiate, noiseInitiator, parseNoiseFrame, YAMUX, type SecureSession } from '../helpers/hostile-noise.js'
+import { Flag } from '../../src/muxer/yamux/frame.js'
 import { YamuxPeer } from '../helpers/hostile-yamux.js'
 
 const guards = installGuards()
@@ -168,6 +169,29 @@ describe('adversarial: Noise handshake and transport', () => {
     await y.ping(3)
     assert.equal(y.decodeError, undefined)
     assert.equal(secure.decryptError, undefined)
+  })
+
+  it('message 3 and a forged transport message in one write: ERR_DECRYPTION_FAILED', async () => {
+    const { peer, record } = await t.connect()
+    // The bytes after message 3 reach the transport phase first (the handshake's remainder).
+    await noiseInitiator(peer, { sendMessage3: async (p, framed) => { p.write(Buffer.concat([framed, frame(randomBytes(64))])) } })
+    await closedAtOnce(peer, record, 'ERR_DECRYPTION_FAILED')
+  })
+
+  it('message 3 and the first stream in one write: nothing after message 3 is lost', async () => {
+    const { peer } = await t.connect()
+    let held: Buffer | undefined
+    const secure = await noiseInitiator(peer, { sendMessage3: async (_p, framed) => { held = framed } })
+    const y = new YamuxPeer(secure)
+    // Seal the first frames now and send them glued to message 3.
+    const write = peer.write.bind(peer)
+    const sealed: Buffer[] = []
+    peer.write = (bytes) => { sealed.push(Buffer.from(bytes)); return true }
+    y.send(y.data(1, encodeMessages([PROTOCOL_ID, '/ipfs/ping/1.0.0']), Flag.SYN), y.data(1, Buffer.alloc(32, 0x5a)))
+    peer.write = write
+    peer.write(Buffer.concat([held as Buffer, ...sealed]))
+    assert.equal(await y.answer(1, '/ipfs/ping/1.0.0'), 'agreed')
+    assert.ok((await y.inbox(1).read(32)).equals(Buffer.alloc(32, 0x5a)))
   })
 
   describe('after the handshake', () => {
