@@ -13,6 +13,7 @@ import { after, afterEach, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { Flag, FrameType, GoAwayCode } from '../../src/muxer/yamux/frame.js'
 import { MAX_PENDING_PONGS } from '../../src/muxer/yamux/config.js'
+import { yamux } from '../../src/muxer/yamux/index.js'
 import { MAX_PLAINTEXT_LENGTH } from '../../src/security/noise/constants.js'
 import type { Stream } from '../../src/interfaces/connection.js'
 import { expectCode, heapUsed, installGuards, KiB, MiB, RawPeer, sleep, until } from '../helpers/hostile.js'
@@ -233,4 +234,45 @@ describe('adversarial: yamux inside a correct Noise channel', () => {
       y.secure.peer.end()
     })
   })
+})
+
+describe('adversarial: yamux keep-alive against a peer that stops answering', () => {
+  const INTERVAL = 200
+  const TIMEOUT = 400
+  let t: Target
+  before(async () => {
+    t = await Target.start({ streamMuxers: [yamux({ keepAliveInterval: INTERVAL, keepAliveTimeout: TIMEOUT })] })
+  })
+  after(async () => { await t.stop() })
+  afterEach(async () => {
+    RawPeer.destroyAll()
+    await t.assertBaseline()
+    await t.assertServes()
+    guards.check()
+  })
+
+  for (const [name, answer] of [
+    ['never answers pings', undefined],
+    ['answers pings with the wrong opaque value', (y: YamuxPeer, opaque: number) => { y.send(rawFrame(FrameType.Ping, Flag.ACK, 0, (opaque + 1) >>> 0)) }]
+  ] as const) {
+    it(`a peer that ${name}: ERR_KEEP_ALIVE_TIMEOUT, the connection destroyed`, async () => {
+      const y = await connectYamux(t.port, { answerPings: false, onRemoteStream: 'reset' })
+      await until(() => t.node.getConnections(y.secure.localPeer).length === 1, 2000, 'the connection to open')
+      const conn = t.node.getConnections(y.secure.localPeer)[0]
+      if (answer !== undefined) {
+        const timer = setInterval(() => {
+          for (const f of y.frames.splice(0)) {
+            if (f.header.type === FrameType.Ping && (f.header.flags & Flag.SYN) !== 0) answer(y, f.header.length)
+          }
+        }, 20)
+        y.secure.peer.closed.finally(() => { clearInterval(timer) }).catch(() => {})
+      }
+      const started = performance.now()
+      await until(() => conn?.status === 'closed', INTERVAL + TIMEOUT + 3000, 'the keep-alive to close the connection')
+      const ms = performance.now() - started
+      assert.ok(ms < INTERVAL + TIMEOUT + 1500, `closed after ${ms.toFixed(0)} ms`)
+      expectCode(t.closes.find((c) => c.connection === conn)?.error, 'ERR_KEEP_ALIVE_TIMEOUT')
+      await y.secure.peer.waitClosed(1000)
+    })
+  }
 })
