@@ -136,7 +136,7 @@ describe('adversarial: ping', () => {
     assert.ok(rtt >= 190, `rtt ${rtt}`)
   })
 
-  it('a pinger that never grants window for its echoes: the node stops reading, then loses nothing', async () => {
+  it('a pinger that never grants window for its echoes: the node stops reading, then loses nothing', async (ctx) => {
     const y = await connectYamux(t.port, { onRemoteStream: 'reset', log: false })
     await until(() => t.node.getConnections(y.secure.localPeer).length === 1, 2000, 'the connection to open')
     assert.equal(await y.open(1, PING_PROTOCOL), 'agreed')
@@ -164,6 +164,7 @@ describe('adversarial: ping', () => {
       }
     }
     const during = heapUsed()
+    ctx.diagnostic(`the node took ${(sent / KiB).toFixed(0)} KiB and echoed ${(y.inbox(1).total / KiB).toFixed(0)} KiB before stopping; heap +${((during - before) / MiB).toFixed(1)} MiB`)
     assert.ok(sent < 2 * MiB, `the node took ${(sent / MiB).toFixed(2)} MiB without its echoes leaving`)
     assert.ok(y.inbox(1).total <= 256 * KiB, `the node sent ${y.inbox(1).total} bytes, beyond our 256 KiB window`)
     assert.ok(during - before < 16 * MiB, `heap grew by ${((during - before) / MiB).toFixed(1)} MiB`)

@@ -65,7 +65,7 @@ describe('adversarial: multistream-select on streams', () => {
     await stillUp(y, 3)
   })
 
-  it('an ls flood on a stream: reset after at most 32 answers, memory flat', async () => {
+  it('an ls flood on a stream: reset after at most 32 answers, memory flat', async (ctx) => {
     const y = await connected()
     const before = memoryInUse()
     // 64 KiB of `ls` requests at a time, as fast as the window allows, never granting
@@ -85,6 +85,7 @@ describe('adversarial: multistream-select on streams', () => {
     }
     await y.waitReset(1)
     const growth = memoryInUse() - before
+    ctx.diagnostic(`${(sent / KiB).toFixed(0)} KiB of ls sent, ${y.inbox(1).total} bytes answered; memory ${(growth / MiB).toFixed(1)} MiB`)
     assert.ok(growth < 16 * MiB, `memory grew by ${(growth / MiB).toFixed(1)} MiB for ${(sent / KiB).toFixed(0)} KiB of ls`)
     const list = encodeLsResponse(t.node.getProtocols()).byteLength
     const limit = encodeMessage(PROTOCOL_ID).byteLength + MAX_PROPOSALS * list

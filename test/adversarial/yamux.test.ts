@@ -166,7 +166,7 @@ describe('adversarial: yamux inside a correct Noise channel', () => {
   })
 
   describe('floods stay bounded', () => {
-    it('a SYN flood of 10 000 streams, unread: extras reset, streams bounded, heap flat, all reset in the end', async () => {
+    it('a SYN flood of 10 000 streams, unread: extras reset, streams bounded, heap flat, all reset in the end', async (ctx) => {
       const { y } = await connected({ log: false })
       const conn = t.node.getConnections(y.secure.localPeer)[0]
       assert.ok(conn !== undefined)
@@ -192,10 +192,11 @@ describe('adversarial: yamux inside a correct Noise channel', () => {
       await until(() => conn.streams.length === 0, 2000, 'every stream gone')
       await y.ping(3 + 2 * N)
       const afterwards = heapUsed()
+      ctx.diagnostic(`peak ${peak} streams; heap +${((during - before) / MiB).toFixed(1)} MiB during, +${((afterwards - before) / MiB).toFixed(1)} MiB after; ${y.counts.rst} resets`)
       assert.ok(afterwards - before < 16 * MiB, `heap still ${((afterwards - before) / MiB).toFixed(1)} MiB above`)
     })
 
-    it('a ping flood of 100 000 pings, unread: answers capped per flush, heap flat, connection alive', async () => {
+    it('a ping flood of 100 000 pings, unread: answers capped per flush, heap flat, connection alive', async (ctx) => {
       const { y } = await connected({ log: false })
       const before = heapUsed()
       const pongsBefore = y.counts.ping
@@ -213,6 +214,7 @@ describe('adversarial: yamux inside a correct Noise channel', () => {
       y.secure.peer.socket.resume()
       await y.ping(3)
       const pongs = y.counts.ping - pongsBefore
+      ctx.diagnostic(`${pongs} answers to ${N} pings in ${messages} Noise messages; heap +${((during - before) / MiB).toFixed(1)} MiB`)
       // At most MAX_PENDING_PONGS answers per flush, and at most one flush per
       // decrypted message (plus the node's own pings).
       assert.ok(pongs <= MAX_PENDING_PONGS * messages + 4, `${pongs} answers to ${N} pings in ${messages} messages`)

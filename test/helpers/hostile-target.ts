@@ -134,6 +134,17 @@ export class Target {
     return { peer, record: await this.inboundAt(n) }
   }
 
+  /**
+   * Drops the records of closed connections and past close events, so that a test
+   * measuring the node's memory does not count what the test itself keeps.
+   */
+  forgetClosed (): void {
+    const open = this.inbound.filter((r) => r.closedAt === undefined)
+    this.inbound.length = 0
+    this.inbound.push(...open)
+    this.closes.length = 0
+  }
+
   /** The latest inbound record. */
   get lastInbound (): InboundRecord {
     const r = this.inbound[this.inbound.length - 1]
