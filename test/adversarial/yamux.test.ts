@@ -150,6 +150,15 @@ describe('adversarial: yamux inside a correct Noise channel', () => {
       assert.equal(y.goAway, undefined)
     })
 
+    it('Data after the sender\'s own FIN resets that stream only; the connection works', async () => {
+      const { y } = await connected()
+      assert.equal(await y.open(3, STALL), 'agreed')
+      y.send(y.windowUpdate(3, 0, Flag.FIN), y.data(3, Buffer.from('after the FIN')))
+      await y.waitReset(3)
+      await y.ping(5)
+      assert.equal(y.goAway, undefined)
+    })
+
     it('a Window Update overflowing 2^32 on a live stream breaks nothing', async () => {
       const { y } = await connected()
       assert.equal(await y.open(3, '/ipfs/ping/1.0.0'), 'agreed')
