@@ -15,8 +15,8 @@ import { decodeLsResponse, encodeLsResponse, encodeMessage, encodeMessages, MAX_
 import { MAX_PROPOSALS } from '../../src/negotiation/listener.js'
 import { Flag } from '../../src/muxer/yamux/frame.js'
 import { PING_MAX_INBOUND_STREAMS } from '../../src/protocols/ping.js'
-import type { Stream } from '../../src/interfaces/connection.js'
-import { installGuards, KiB, memoryInUse, MiB, parseMultistream, RawPeer, sleep, until } from '../helpers/hostile.js'
+import type { Connection, Stream } from '../../src/interfaces/connection.js'
+import { expectCode, installGuards, KiB, memoryInUse, MiB, parseMultistream, RawPeer, rejection, sleep, until } from '../helpers/hostile.js'
 import { Target } from '../helpers/hostile-target.js'
 import { connectYamux, type YamuxPeer } from '../helpers/hostile-yamux.js'
 
@@ -180,5 +180,64 @@ describe('adversarial: multistream-select on streams', () => {
     assert.equal(held.length, HOLD_CAP)
     assert.equal(y.resets.size, 50 - HOLD_CAP)
     await stillUp(y, 101)
+  })
+})
+
+describe('adversarial: the node opens streams to a hostile peer', () => {
+  let t: Target
+  before(async () => { t = await Target.start({ timeouts: { streamNegotiation: NEGOTIATION_TIMEOUT } }) })
+  after(async () => { await t.stop() })
+  afterEach(async () => {
+    RawPeer.destroyAll()
+    await t.assertBaseline()
+    await t.assertServes()
+    guards.check()
+  })
+
+  /** A hostile peer that answers every stream the node opens (after its header) with `answer`. */
+  async function answering (answer: Uint8Array | undefined): Promise<{ y: YamuxPeer, conn: Connection }> {
+    const y = await connectYamux(t.port, {
+      onRemoteStream: (id, peer) => {
+        if (answer !== undefined) peer.send(peer.data(id, answer, Flag.ACK))
+      }
+    })
+    await until(() => t.node.getConnections(y.secure.localPeer).length === 1, 2000, 'the connection to open')
+    return { y, conn: t.node.getConnections(y.secure.localPeer)[0] as Connection }
+  }
+
+  it('no answer to a non-lazy negotiation: ERR_TIMEOUT at the stream negotiation timeout, the stream reset', async () => {
+    const { y, conn } = await answering(undefined)
+    const started = performance.now()
+    expectCode(await rejection(conn.newStream(['/a/1.0.0', '/b/1.0.0']), NEGOTIATION_TIMEOUT + 3000), 'ERR_TIMEOUT')
+    const ms = performance.now() - started
+    assert.ok(ms >= NEGOTIATION_TIMEOUT - 100 && ms < NEGOTIATION_TIMEOUT + 1500, `failed after ${ms.toFixed(0)} ms`)
+    await y.waitFor(() => y.resets.size > 0, 2000, 'the stream reset')
+  })
+
+  it('na to every proposal: ERR_UNSUPPORTED_PROTOCOL', async () => {
+    const { conn } = await answering(encodeMessages([PROTOCOL_ID, 'na', 'na']))
+    expectCode(await rejection(conn.newStream(['/a/1.0.0', '/b/1.0.0'])), 'ERR_UNSUPPORTED_PROTOCOL')
+  })
+
+  it('an answer naming another protocol: ERR_NEGOTIATION_FAILED', async () => {
+    const { conn } = await answering(encodeMessages([PROTOCOL_ID, '/evil/1.0.0']))
+    expectCode(await rejection(conn.newStream(['/a/1.0.0', '/b/1.0.0'])), 'ERR_NEGOTIATION_FAILED')
+  })
+
+  it('a 2 KiB answer: ERR_MESSAGE_TOO_LARGE', async () => {
+    const { conn } = await answering(Buffer.concat([encodeMessage(PROTOCOL_ID), encodeMessage(`/${'z'.repeat(2048)}`)]))
+    expectCode(await rejection(conn.newStream(['/a/1.0.0', '/b/1.0.0'])), 'ERR_MESSAGE_TOO_LARGE')
+  })
+
+  it('a lazy stream answered with na fails on its next read with ERR_UNSUPPORTED_PROTOCOL', async () => {
+    const { conn } = await answering(encodeMessages([PROTOCOL_ID, 'na']))
+    const stream = await conn.newStream('/a/1.0.0')
+    stream.write('early data')
+    const err = await rejection(new Promise((resolve, reject) => {
+      stream.once('error', reject)
+      stream.once('end', resolve)
+      stream.resume()
+    }))
+    expectCode(err, 'ERR_UNSUPPORTED_PROTOCOL')
   })
 })
