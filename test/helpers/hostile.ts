@@ -138,6 +138,7 @@ export class RawPeer {
   /** The socket's own error (ECONNRESET, EPIPE), if any. */
   error: Error | undefined
   #consumer: ((chunk: Buffer) => void) | undefined
+  readonly #closeWaiters: Array<() => void> = []
 
   /** Every peer not yet closed, so a test can clean up what it left open. */
   static readonly live = new Set<RawPeer>()
@@ -158,7 +159,7 @@ export class RawPeer {
       this.remoteEnded = true
       this.remoteClosedAt ??= performance.now()
       this.inbox.end('ended its side')
-      this.#wake()
+      this.#notifyClosed()
     })
     socket.on('error', (err) => { this.error ??= err })
     this.closed = new Promise<void>((resolve) => {
@@ -167,17 +168,15 @@ export class RawPeer {
         RawPeer.live.delete(this)
         this.remoteClosedAt ??= this.closedAt
         this.inbox.end('closed the connection')
-        this.#wake()
+        this.#notifyClosed()
         resolve()
       })
     })
   }
 
-  #wake (): void {
+  #notifyClosed (): void {
     for (const w of this.#closeWaiters.splice(0)) w()
   }
-
-  readonly #closeWaiters: Array<() => void> = []
 
   /** Connects to a TCP listener (allowHalfOpen: a FIN from the node does not close ours). */
   static async connect (port: number, host = '127.0.0.1'): Promise<RawPeer> {
