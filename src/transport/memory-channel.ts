@@ -95,15 +95,18 @@ export class MemoryChannel extends ChannelBase {
     if (this.#destroyed) return
     this.#destroyed = true
     // As with a TCP socket whose bytes already reached the kernel: what was written
-    // before the destroy still arrives, then the close.
+    // before the destroy still arrives (and the FIN of an earlier end()), then the close.
     const written = this.#inFlight
     this.#inFlight = []
     this.#inFlightBytes = 0
     this.discardHeld()
     this.deliverClose(err)
     const peer = this.#peer
+    const ended = this.#ended
     queueMicrotask(() => {
       for (const c of written) peer.deliverData(c)
+      // end() then destroy(): the FIN went out before the close, as on a socket.
+      if (ended) peer.deliverEnd()
       peer.#remoteDestroyed()
     })
   }

@@ -175,7 +175,13 @@ export class YamuxMuxer implements StreamMuxer {
     return this.#status === 'closed'
   }
 
-  /** Sends what is queued, ends the channel, and gives the remote a grace period. */
+  /**
+   * Sends what is queued and ends the channel. A graceful close gives the remote a
+   * grace period to end its side; a close for an error (a protocol violation, the
+   * remote's GoAway error) destroys the channel right after the final write, as
+   * go-yamux does: the connection has already left the node's books, so a peer that
+   * never closes its side must not keep the socket.
+   */
   #finish (err: Lp2pError | undefined): void {
     this.#status = 'closed'
     this.#clearTimers()
@@ -183,8 +189,12 @@ export class YamuxMuxer implements StreamMuxer {
     this.#session.terminate(err)
     this.#channel.end()
     if (!this.#channelClosed) {
-      this.#grace = setTimeout(() => { this.#channel.destroy() }, CLOSE_GRACE_MS)
-      this.#grace.unref()
+      if (err !== undefined && err.code !== codes.ERR_CONNECTION_CLOSED) {
+        this.#channel.destroy(err)
+      } else {
+        this.#grace = setTimeout(() => { this.#channel.destroy() }, CLOSE_GRACE_MS)
+        this.#grace.unref()
+      }
     }
     this.#finalize(err)
   }
