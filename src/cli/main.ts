@@ -28,11 +28,11 @@ async function loadIdentity (keyPath: string | undefined): Promise<{ key: Privat
 const program = new Command()
 program
   .name('lp2p')
-  .description('A libp2p node: TCP, Noise, yamux, ping, identify, echo.')
+  .description('A libp2p node: TCP, Noise and TLS, yamux, ping, identify, echo, perf.')
   .version(VERSION)
 
 program.command('listen')
-  .description('start a node that serves ping, identify and /echo/1.0.0 until interrupted')
+  .description('start a node that serves ping, identify, /echo/1.0.0 and /perf/1.0.0 until interrupted')
   .option('-l, --listen <multiaddr...>', 'addresses to listen on', [DEFAULT_LISTEN])
   .option('-k, --key <file>', 'identity key file (default: $LP2P_KEY or ~/.lp2p/identity.json if present)')
   .option('--json', 'print one JSON line {"peerId", "multiaddrs"} once listening')
