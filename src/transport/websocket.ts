@@ -154,9 +154,9 @@ class WebSocketTransport implements Transport {
   }
 }
 
-/** Our end of a dialed connection, as a WebSocket address. */
+/** Our end of a dialed connection, as a WebSocket address (a client has no path). */
 function localAddr (socket: Duplex, target: WsTarget): Multiaddr | undefined {
   const s = socket as net.Socket
   if (s.localAddress === undefined || s.localPort === undefined) return undefined
-  return wsAddr(s.localAddress, s.localPort, s.localAddress.includes(':') ? 'IPv6' : 'IPv4', target)
+  return wsAddr(s.localAddress, s.localPort, s.localAddress.includes(':') ? 'IPv6' : 'IPv4', { flavour: target.flavour, path: '/' })
 }
