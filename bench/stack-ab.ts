@@ -11,7 +11,10 @@
  * tree's, repetition by repetition, order rotated (GUIDE rule 11).
  *
  *     node --import tsx bench/stack-ab.ts [--base /tmp/lp2p-base] [--only throughput,streams]
- *          [--mib 256] [--streams 2000] [--runs 5]
+ *          [--mib 256] [--streams 2000] [--runs 5] [--profile <dir>]
+ *
+ * `--profile <dir>` runs this tree's peers with `--cpu-prof` into `<dir>` (summarize with
+ * `bench/lib/cpuprofile.ts` on the main-thread profile of each process folder).
  *
  * Prints medians [min-max] per tree; CPU is user + system time of each process.
  */
@@ -30,12 +33,13 @@ const STREAMS = Number(opt('streams') ?? 2000)
 const RUNS = Number(opt('runs') ?? 5)
 const ONLY = (opt('only') ?? 'throughput,streams').split(',')
 const here = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const PROFILE = opt('profile')
 const trees = [here, ...(opt('base') !== undefined ? [path.resolve(opt('base') as string)] : [])]
 
 interface Peer { call: <T>(cmd: string, args?: unknown, timeoutMs?: number) => Promise<T>, stop: () => Promise<void> }
 interface Pair { listener: Peer, dialer: Peer, port: number }
 interface PeerModule {
-  startPair: (impl: 'lp2p', o: { host: string, maxConnections: number, measure: string }) => Promise<Pair>
+  startPair: (impl: 'lp2p', o: { host: string, maxConnections: number, measure: string, profileDir?: string }) => Promise<Pair>
   stopPair: (p: Pair | undefined) => Promise<void>
 }
 
@@ -83,7 +87,10 @@ async function main (): Promise<void> {
   for (const measure of ONLY) {
     const pairs: Pair[] = []
     try {
-      for (const m of mods) pairs.push(await m.startPair('lp2p', { host: '127.0.0.1', maxConnections: 100, measure }))
+      for (let t = 0; t < trees.length; t++) {
+        const profile = t === 0 && PROFILE !== undefined ? { profileDir: path.resolve(PROFILE) } : {}
+        pairs.push(await (mods[t] as PeerModule).startPair('lp2p', { host: '127.0.0.1', maxConnections: 100, measure, ...profile }))
+      }
       // Warm-up (JIT tier-up, socket buffers), not counted.
       for (let t = 0; t < trees.length; t++) {
         const p = pairs[t] as Pair

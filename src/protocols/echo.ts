@@ -18,18 +18,24 @@ import type { Duplex } from 'node:stream'
 export const ECHO_PROTOCOL = '/echo/1.0.0'
 
 export function handleEcho (stream: Duplex): void {
-  let waiting = false
-  const pump = (): void => {
-    waiting = false
-    for (let chunk = stream.read() as Buffer | null; chunk !== null; chunk = stream.read() as Buffer | null) {
-      if (!stream.write(chunk)) {
-        waiting = true
-        stream.once('drain', pump)
-        return
-      }
+  stream.on('readable', onReadable)
+  stream.once('end', onEnd)
+  pump(stream)
+}
+
+// Module-level listeners (`this` is the stream): no closures per stream.
+
+/** Writes back everything readable, until `write()` asks to wait for `'drain'`. */
+function pump (stream: Duplex): void {
+  if (stream.writableNeedDrain) return
+  for (let chunk = stream.read() as Buffer | null; chunk !== null; chunk = stream.read() as Buffer | null) {
+    if (!stream.write(chunk)) {
+      stream.once('drain', onDrain)
+      return
     }
   }
-  stream.on('readable', () => { if (!waiting) pump() })
-  stream.once('end', () => { stream.end() })
-  pump()
 }
+
+function onReadable (this: Duplex): void { pump(this) }
+function onDrain (this: Duplex): void { pump(this) }
+function onEnd (this: Duplex): void { this.end() }
