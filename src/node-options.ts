@@ -16,7 +16,7 @@ export interface NodeOptions {
   privateKey?: PrivateKey
   /** Addresses to listen on at start(), e.g. `/ip4/0.0.0.0/tcp/4001`. Default none. */
   listen?: Array<string | Multiaddr>
-  /** Default `[tcp()]`. */
+  /** Default `[tcp(), webSockets()]` (WebSocket listens only on `/ws`, `/wss` addresses you give). */
   transports?: Transport[]
   /**
    * Security protocols in preference order, for both directions. Default: accept

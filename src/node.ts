@@ -29,6 +29,7 @@ import { ProtocolRegistry, type HandlerOptions, type StreamHandler } from './pro
 import { handleOnStream } from './negotiation/stream-negotiation.js'
 import { deadline } from './util/deadline.js'
 import { tcp } from './transport/tcp.js'
+import { webSockets } from './transport/websocket.js'
 import { noise } from './security/noise/index.js'
 import { tls } from './security/tls/index.js'
 import { yamux } from './muxer/yamux/index.js'
@@ -74,7 +75,7 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
     this.peerId = peerIdFromPrivateKey(this.privateKey)
     this.peerStore = options.peerStore ?? new MemoryPeerStore()
     this.agentVersion = options.agentVersion ?? `lp2p/${VERSION} node/${process.versions.node}`
-    this.#transports = options.transports ?? [tcp()]
+    this.#transports = options.transports ?? [tcp(), webSockets()]
     // Default: accept Noise and TLS, dial with Noise alone so the dialer can negotiate
     // it lazily (one round trip less per connection). Every libp2p implementation
     // speaks Noise; go-libp2p proposes TLS first and gets it.
