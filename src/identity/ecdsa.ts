@@ -19,7 +19,7 @@
  * not DER, so ECDSA identities do not interoperate with js-libp2p (its own docs say it
  * rejects ECDSA host keys); this module follows the spec and go-libp2p.
  */
-import { createECDH, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type JsonWebKey, type KeyObject } from 'node:crypto'
+import { createECDH, createPrivateKey, createPublicKey, sign, verify, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { codes, Lp2pError } from '../errors.js'
 import type { PrivateKey, PublicKey } from '../interfaces/keys.js'
 import { decodeDerSignature, toP1363 } from './ecdsa-signature.js'
@@ -164,10 +164,25 @@ export function ecdsaPrivateKeyFromRaw (raw: Uint8Array): EcdsaPrivateKey {
   return assemble(jwk, curve.bytes)
 }
 
-/** A fresh random P-256 key pair. */
+/**
+ * A fresh random P-256 key pair, from `createECDH` (raw scalar and point) rather than
+ * `generateKeyPairSync`, whose keys can deadlock a JWK export on Node 20 (see
+ * `security/noise/x25519.ts`).
+ */
 export function generateEcdsa (): EcdsaPrivateKey {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-  return assemble(privateKey.export({ format: 'jwk' }), 32)
+  const ecdh = createECDH('prime256v1')
+  const point = ecdh.generateKeys() // uncompressed: 0x04 || x (32) || y (32), SEC 1 §2.3.3
+  const d = ecdh.getPrivateKey()
+  // getPrivateKey drops leading zero bytes; JWK wants the full 32 (RFC 7518 §6.2.2.1).
+  const scalar = Buffer.alloc(32)
+  d.copy(scalar, 32 - d.byteLength)
+  return assemble({
+    kty: 'EC',
+    crv: 'P-256',
+    d: scalar.toString('base64url'),
+    x: point.subarray(1, 33).toString('base64url'),
+    y: point.subarray(33, 65).toString('base64url')
+  }, 32)
 }
 
 function assemble (jwk: JsonWebKey, scalarBytes: number): EcdsaPrivateKey {

@@ -9,7 +9,7 @@
  *   with one key and advertise another.
  * - Signatures: plain Ed25519 (64 bytes) over the message, no pre-hash.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto'
+import { createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto'
 import { codes, Lp2pError } from '../errors.js'
 import type { PrivateKey, PublicKey } from '../interfaces/keys.js'
 import { encodeKeyMessage } from './key-protobuf.js'
@@ -123,11 +123,19 @@ export function ed25519PrivateKeyFromRaw (raw: Uint8Array): Ed25519PrivateKey {
   return assemble(seed, derived, key)
 }
 
-/** A fresh random key pair. */
+/**
+ * A fresh random key pair: a random 32-byte seed (RFC 8032 §5.1.5: the private key is
+ * any 32 random bytes) imported as a JWK, whose public key OpenSSL derives.
+ * Not `generateKeyPairSync`: on Node 20 a JWK export of a key it generated can
+ * deadlock under GC (see `security/noise/x25519.ts`), and the public key's raw bytes
+ * are only cheap to read through JWK.
+ */
 export function generateEd25519 (): Ed25519PrivateKey {
-  const { privateKey } = generateKeyPairSync('ed25519')
-  const jwk = privateKey.export({ format: 'jwk' })
-  return assemble(Buffer.from(jwk.d as string, 'base64url'), Buffer.from(jwk.x as string, 'base64url'), privateKey)
+  const seed = randomBytes(ED25519_KEY_BYTES)
+  // `x` must be a string for Node but is ignored for a private key: OpenSSL derives it.
+  const key = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: b64url(seed), x: '' }, format: 'jwk' })
+  const pub = Buffer.from(createPublicKey(key).export({ format: 'jwk' }).x as string, 'base64url')
+  return assemble(seed, pub, key)
 }
 
 function assemble (seed: Uint8Array, pub: Uint8Array, key: KeyObject): Ed25519PrivateKey {

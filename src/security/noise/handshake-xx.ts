@@ -22,7 +22,8 @@ import { codes, Lp2pError } from '../../errors.js'
 import type { CipherState } from './cipher-state.js'
 import { DH_LENGTH, PROTOCOL_NAME, TAG_LENGTH } from './constants.js'
 import { SymmetricState } from './symmetric-state.js'
-import { generateX25519KeyPair, x25519, type X25519KeyPair } from './x25519.js'
+import type { KeyObject } from 'node:crypto'
+import { generateX25519KeyPair, importX25519PublicKey, x25519, type X25519KeyPair } from './x25519.js'
 
 export type XXInitiatorState = 'send-e' | 'read-e-ee-s-es' | 'send-s-se' | 'done' | 'failed'
 export type XXResponderState = 'read-e' | 'send-e-ee-s-es' | 'read-s-se' | 'done' | 'failed'
@@ -63,6 +64,8 @@ export class XXHandshake {
   readonly #s: X25519KeyPair
   #e: X25519KeyPair | undefined
   #re: Buffer | undefined
+  /** `re` imported once: each side uses it in two DH operations (ee, and es or se). */
+  #reKey: KeyObject | undefined
   #rs: Buffer | undefined
 
   constructor (init: XXHandshakeInit) {
@@ -121,7 +124,7 @@ export class XXHandshake {
       case 'send-e-ee-s-es': {
         // <- e, ee, s, es
         const e = this.#ephemeral()
-        const re = this.#re as Buffer
+        const re = this.#reKey as KeyObject
         ss.mixHash(e.publicKey)
         ss.mixKey(x25519(e.privateKey, re))
         const s = ss.encryptAndHash(this.#s.publicKey)
@@ -133,7 +136,7 @@ export class XXHandshake {
       case 'send-s-se': {
         // -> s, se
         const s = ss.encryptAndHash(this.#s.publicKey)
-        ss.mixKey(x25519(this.#s.privateKey, this.#re as Buffer))
+        ss.mixKey(x25519(this.#s.privateKey, this.#reKey as KeyObject))
         const body = ss.encryptAndHash(payload)
         this.#state = 'done'
         return Buffer.concat([s, body])
@@ -176,6 +179,7 @@ export class XXHandshake {
         const re = Buffer.from(message.subarray(0, DH_LENGTH))
         ss.mixHash(re)
         const payload = ss.decryptAndHash(message.subarray(DH_LENGTH))
+        this.#reKey = importX25519PublicKey(re)
         this.#re = re
         this.#state = 'send-e-ee-s-es'
         return payload
@@ -185,11 +189,13 @@ export class XXHandshake {
         requireLength(message, MIN_MESSAGE_2)
         const e = this.#e as X25519KeyPair
         const re = Buffer.from(message.subarray(0, DH_LENGTH))
+        const reKey = importX25519PublicKey(re)
         ss.mixHash(re)
-        ss.mixKey(x25519(e.privateKey, re))
+        ss.mixKey(x25519(e.privateKey, reKey))
         const rs = ss.decryptAndHash(message.subarray(DH_LENGTH, DH_LENGTH + ENCRYPTED_STATIC_LENGTH))
         ss.mixKey(x25519(e.privateKey, rs))
         const payload = ss.decryptAndHash(message.subarray(DH_LENGTH + ENCRYPTED_STATIC_LENGTH))
+        this.#reKey = reKey
         this.#re = re
         this.#rs = rs
         this.#state = 'send-s-se'
