@@ -9,33 +9,32 @@
  * frame batch, one Noise message, one socket write for answer and echo. (`pipe()` would
  * start reading on a later tick, after that flush, and cost a second write per stream:
  * 3 socket writes per open + 1-byte echo instead of 2, measured with `bench/stack-ab.ts`.)
- *
- * Backpressure holds: while `write()` returns false nothing more is read, so the
- * readable buffer fills, the muxer stops granting window, and the remote stops.
+ * After that the stream flows (`'data'`, no copies), and backpressure holds: while
+ * `write()` returns false the stream is paused, so the readable buffer fills, the muxer
+ * stops granting window, and the remote stops.
  */
 import type { Duplex } from 'node:stream'
 
 export const ECHO_PROTOCOL = '/echo/1.0.0'
 
 export function handleEcho (stream: Duplex): void {
-  stream.on('readable', onReadable)
+  stream.on('data', onData)
   stream.once('end', onEnd)
-  pump(stream)
+  // Flowing starts on the next tick; read() hands what is buffered now to onData at once
+  // (one chunk per call in flowing mode; onData pausing the stream ends the loop).
+  while (stream.readableFlowing === true && stream.read() !== null) {
+    // each read() emitted 'data' for one buffered chunk
+  }
 }
 
 // Module-level listeners (`this` is the stream): no closures per stream.
 
-/** Writes back everything readable, until `write()` asks to wait for `'drain'`. */
-function pump (stream: Duplex): void {
-  if (stream.writableNeedDrain) return
-  for (let chunk = stream.read() as Buffer | null; chunk !== null; chunk = stream.read() as Buffer | null) {
-    if (!stream.write(chunk)) {
-      stream.once('drain', onDrain)
-      return
-    }
+function onData (this: Duplex, chunk: Buffer): void {
+  if (!this.write(chunk)) {
+    this.pause()
+    this.once('drain', onDrain)
   }
 }
 
-function onReadable (this: Duplex): void { pump(this) }
-function onDrain (this: Duplex): void { pump(this) }
+function onDrain (this: Duplex): void { this.resume() }
 function onEnd (this: Duplex): void { this.end() }
