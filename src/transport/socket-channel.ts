@@ -2,7 +2,22 @@
  * A {@link ByteChannel} over a Node `Duplex` (a `net.Socket`, a TLS socket, a
  * WebSocket stream). Driver code: it owns the socket's events.
  *
- * `writev` corks the socket so the buffers leave in one `writev` syscall.
+ * Writes are coalesced per turn of the event loop ("auto-cork"): the first small
+ * write corks the socket and a `setImmediate` uncorks it, so everything written while
+ * handling one I/O event (including the promise chains it starts) leaves in one
+ * `writev` syscall. Connection setup is a chain of such events: the listener's
+ * multistream-select answer and Noise message 2, the dialer's Noise message 3 and
+ * first muxer frames, each pair used to cost two syscalls (and two TCP segments).
+ * `setImmediate` rather than `process.nextTick`: Node runs the nextTick queue before
+ * promise reactions, and the second write of such a pair comes from a promise
+ * reaction (a layer that awaited the one below). Immediates run right after the poll
+ * phase that delivered the event, and a pending immediate keeps the poll from
+ * blocking, so the delay is microseconds.
+ *
+ * A write of {@link CORK_LIMIT} bytes or more is sent at once, with whatever was
+ * corked before it: bulk data gains nothing from waiting, and its `write()` return
+ * value (backpressure) stays what the socket reports right away.
+ *
  * Socket errors close the channel with an `ERR_CONNECTION_CLOSED` error whose cause
  * is the socket's error (ECONNRESET, EPIPE, ...).
  */
@@ -11,11 +26,22 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { ChannelBase } from './channel-base.js'
 import { codes, Lp2pError } from '../errors.js'
 
+/**
+ * Writes of at least this many bytes are not held for the end of the turn: 16 KiB,
+ * the default `writableHighWaterMark` of a `net.Socket`. Smaller writes are control
+ * traffic (handshake messages, a few muxer frames) whose syscall costs more than the
+ * copy; a Noise transport message carrying bulk data is up to 64 KiB.
+ */
+export const CORK_LIMIT = 16 * 1024
+
 export class SocketChannel extends ChannelBase {
-  /** The underlying socket; a TLS upgrade takes it over after `detach()`. */
+  /** The underlying socket; a TLS upgrade takes it over after `detach()` and `flush()`. */
   readonly socket: Duplex
   #error: Error | undefined
   #ended = false
+  /** True while the socket is corked by us, until the scheduled immediate (or a flush). */
+  #corked = false
+  readonly #onImmediate = (): void => { this.flush() }
 
   constructor (socket: Duplex, remoteAddr: Multiaddr, localAddr?: Multiaddr) {
     super(remoteAddr, localAddr)
@@ -33,28 +59,46 @@ export class SocketChannel extends ChannelBase {
 
   write (chunk: Uint8Array): boolean {
     if (this.#ended || this.closed || this.socket.destroyed) return true
+    if (chunk.byteLength >= CORK_LIMIT) {
+      const ok = this.socket.write(chunk)
+      this.flush()
+      return ok
+    }
+    this.#cork()
     return this.socket.write(chunk)
   }
 
   writev (chunks: readonly Uint8Array[]): boolean {
     if (this.#ended || this.closed || this.socket.destroyed) return true
-    if (chunks.length === 1) return this.socket.write(chunks[0] as Uint8Array)
-    this.socket.cork()
+    this.#cork()
     let ok = true
-    for (const c of chunks) ok = this.socket.write(c)
-    this.socket.uncork()
+    let total = 0
+    for (const c of chunks) {
+      ok = this.socket.write(c)
+      total += c.byteLength
+    }
+    if (total >= CORK_LIMIT) this.flush()
     return ok
+  }
+
+  /** Sends what this turn's writes corked now rather than at the end of the turn. */
+  flush (): void {
+    if (!this.#corked) return
+    this.#corked = false
+    this.socket.uncork()
   }
 
   end (): void {
     if (this.#ended) return
     this.#ended = true
+    this.flush()
     this.socket.end()
   }
 
   destroy (err?: Error): void {
     if (this.closed) return
     this.#error ??= err
+    this.#corked = false
     this.discardHeld()
     this.socket.destroy()
     this.deliverClose(this.#error)
@@ -66,5 +110,12 @@ export class SocketChannel extends ChannelBase {
 
   protected resumeSource (): void {
     this.socket.resume()
+  }
+
+  #cork (): void {
+    if (this.#corked) return
+    this.#corked = true
+    this.socket.cork()
+    setImmediate(this.#onImmediate)
   }
 }

@@ -114,6 +114,10 @@ export async function takeOverSocket (channel: SocketChannel): Promise<Socket> {
   if (ended || closed || channel.closed || socket.destroyed) {
     throw new Lp2pError(codes.ERR_HANDSHAKE_FAILED, 'the connection closed before the TLS handshake')
   }
+  // Bytes we wrote that wait for the end of the turn (SocketChannel's auto-cork, e.g.
+  // our multistream-select answer) must reach the socket's handle before TLS writes
+  // to that handle directly, or the ServerHello would overtake them.
+  channel.flush()
   socket.pause()
   socket.removeAllListeners('data')
   if (held.length === 1) socket.unshift(held[0] as Uint8Array)
