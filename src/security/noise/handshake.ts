@@ -32,6 +32,7 @@ import { peerIdFromPublicKey, publicKeyFromProtobuf } from '../../identity/index
 import type { PeerId, PrivateKey, PublicKey } from '../../interfaces/keys.js'
 import { LENGTH_PREFIX_LENGTH, MAX_NOISE_MESSAGE_LENGTH } from './constants.js'
 import { FrameDecoder } from './frame-decoder.js'
+import type { IdentityCache } from './identity-cache.js'
 import { XXHandshake, type XXTransportKeys } from './handshake-xx.js'
 import { DEFAULT_PAYLOAD_LIMITS, decodeHandshakePayload, encodeHandshakePayload, type NoiseExtensions, type PayloadLimits } from './payload.js'
 import { generateX25519KeyPair, type X25519KeyPair } from './x25519.js'
@@ -68,6 +69,11 @@ export interface NoiseHandshakeInit {
   payloadLimits?: Partial<PayloadLimits>
   /** Noise prologue (§6); libp2p's is empty. Only tests set it (a deliberately broken peer). */
   prologue?: Uint8Array
+  /**
+   * Remembers our signature and the remote identities that verified, across the
+   * handshakes of one `noise()` instance (`identity-cache.ts`); none when absent.
+   */
+  identityCache?: IdentityCache
 }
 
 export interface NoiseHandshakeResult {
@@ -102,6 +108,7 @@ export class NoiseHandshake {
   readonly #limits: Readonly<PayloadLimits>
   readonly #xx: XXHandshake
   readonly #decoder: FrameDecoder
+  readonly #cache: IdentityCache | undefined
   #output: Uint8Array[] = []
   #status: NoiseHandshakeStatus = 'handshaking'
   #remote: VerifiedRemote | undefined
@@ -115,6 +122,7 @@ export class NoiseHandshake {
     this.#expected = init.remotePeer
     this.#muxers = init.muxers ?? []
     this.#limits = { ...DEFAULT_PAYLOAD_LIMITS, ...init.payloadLimits }
+    this.#cache = init.identityCache
     this.#decoder = new FrameDecoder({ maxLength: init.maxHandshakeMessageLength ?? MAX_NOISE_MESSAGE_LENGTH })
     const xxInit = {
       initiator: init.initiator,
@@ -223,7 +231,11 @@ export class NoiseHandshake {
   }
 
   #localPayload (muxers: readonly string[]): Uint8Array {
-    const identitySig = this.#localKey.sign(staticKeySignatureData(this.#staticKey.publicKey))
+    const staticKey = this.#staticKey.publicKey
+    const data = staticKeySignatureData(staticKey)
+    const identitySig = this.#cache !== undefined
+      ? this.#cache.signature(this.#localKey, staticKey, data)
+      : this.#localKey.sign(data)
     return encodeHandshakePayload({
       identityKey: this.#localKey.publicKey.bytes,
       identitySig,
@@ -233,18 +245,24 @@ export class NoiseHandshake {
 
   #verify (payloadBytes: Uint8Array): VerifiedRemote {
     const payload = decodeHandshakePayload(payloadBytes, this.#limits)
-    let publicKey: PublicKey
-    try {
-      publicKey = publicKeyFromProtobuf(payload.identityKey)
-    } catch (err) {
-      throw new Lp2pError(codes.ERR_HANDSHAKE_FAILED, `the remote identity key is invalid: ${(err as Error).message}`, { cause: err })
-    }
     const remoteStatic = this.#xx.remoteStaticKey as Buffer
-    if (!publicKey.verify(staticKeySignatureData(remoteStatic), payload.identitySig)) {
-      const cause = new Lp2pError(codes.ERR_INVALID_SIGNATURE, 'the identity signature over the static Noise key does not verify')
-      throw new Lp2pError(codes.ERR_HANDSHAKE_FAILED, 'the remote identity does not vouch for its Noise static key', { cause })
+    const cache = this.#cache
+    let identity = cache?.verified(payload.identityKey, remoteStatic, payload.identitySig)
+    if (identity === undefined) {
+      let publicKey: PublicKey
+      try {
+        publicKey = publicKeyFromProtobuf(payload.identityKey)
+      } catch (err) {
+        throw new Lp2pError(codes.ERR_HANDSHAKE_FAILED, `the remote identity key is invalid: ${(err as Error).message}`, { cause: err })
+      }
+      if (!publicKey.verify(staticKeySignatureData(remoteStatic), payload.identitySig)) {
+        const cause = new Lp2pError(codes.ERR_INVALID_SIGNATURE, 'the identity signature over the static Noise key does not verify')
+        throw new Lp2pError(codes.ERR_HANDSHAKE_FAILED, 'the remote identity does not vouch for its Noise static key', { cause })
+      }
+      identity = { publicKey, peer: peerIdFromPublicKey(publicKey) }
+      cache?.add(payload.identityKey, remoteStatic, payload.identitySig, identity)
     }
-    const peer = peerIdFromPublicKey(publicKey)
+    const { peer, publicKey } = identity
     if (this.#expected !== undefined && !this.#expected.equals(peer)) {
       throw new Lp2pError(codes.ERR_UNEXPECTED_PEER, `expected peer ${this.#expected.toString()}, the remote authenticated as ${peer.toString()}`)
     }

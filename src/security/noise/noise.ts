@@ -18,6 +18,7 @@ import { AbortError, codes, Lp2pError, TimeoutError } from '../../errors.js'
 import type { ByteChannel, ByteChannelHandler } from '../../interfaces/channel.js'
 import type { SecureOptions, SecureResult, SecurityProtocol } from '../../interfaces/security.js'
 import { NoiseHandshake, toHandshakeError } from './handshake.js'
+import { DEFAULT_IDENTITY_CACHE_ENTRIES, IdentityCache } from './identity-cache.js'
 import { NoiseChannel } from './noise-channel.js'
 import type { PayloadLimits } from './payload.js'
 import { generateX25519KeyPair, x25519KeyPairFromPrivateKey, type X25519KeyPair } from './x25519.js'
@@ -42,6 +43,12 @@ export interface NoiseOptions {
    * build a deliberately broken peer and prove the interop harness fails.
    */
   prologue?: Uint8Array
+  /**
+   * Remote identities remembered once verified, so that a reconnection between the
+   * same two nodes skips the key import and signature check (`identity-cache.ts`).
+   * Default {@link DEFAULT_IDENTITY_CACHE_ENTRIES}; 0 verifies every handshake.
+   */
+  identityCacheEntries?: number
 }
 
 /** Creates the Noise security protocol. */
@@ -52,10 +59,12 @@ export function noise (options: NoiseOptions = {}): SecurityProtocol {
 class Noise implements SecurityProtocol {
   readonly protocol = NOISE_PROTOCOL_ID
   readonly #options: NoiseOptions
+  readonly #identityCache: IdentityCache
   #staticKey: X25519KeyPair | undefined
 
   constructor (options: NoiseOptions) {
     this.#options = options
+    this.#identityCache = new IdentityCache({ maxEntries: options.identityCacheEntries ?? DEFAULT_IDENTITY_CACHE_ENTRIES })
     if (options.staticNoiseKey !== undefined) this.#staticKey = x25519KeyPairFromPrivateKey(options.staticNoiseKey)
   }
 
@@ -83,6 +92,7 @@ class Noise implements SecurityProtocol {
         staticKey: this.#staticKey,
         ...(options.remotePeer !== undefined ? { remotePeer: options.remotePeer } : {}),
         muxers: options.muxers ?? [],
+        identityCache: this.#identityCache,
         ...(this.#options.maxHandshakeMessageLength !== undefined ? { maxHandshakeMessageLength: this.#options.maxHandshakeMessageLength } : {}),
         ...(this.#options.payloadLimits !== undefined ? { payloadLimits: this.#options.payloadLimits } : {}),
         ...(this.#options.prologue !== undefined ? { prologue: this.#options.prologue } : {})
