@@ -199,6 +199,18 @@ export abstract class MuxedStreamBase extends Duplex implements MuxedStream {
     cb()
   }
 
+  /**
+   * `for await` reads until the remote's half-close and then leaves the stream open
+   * for writing, so a request/response handler can read the whole request and then
+   * `end(reply)`. Node's default iterator destroys a Duplex when the loop ends, which
+   * here would reset the stream and lose the reply (libp2p streams half-close; a
+   * socket's reader rarely answers after EOF). Leaving the loop early (`break`,
+   * `return`, a throw) still destroys (resets) the stream, as Node's iterator does.
+   */
+  override [Symbol.asyncIterator] (): AsyncIterableIterator<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    return readUntilEnd(this)
+  }
+
   override _final (callback: WriteCallback): void {
     this.sendEnd()
     callback()
@@ -241,6 +253,17 @@ class Sink implements StreamSink {
   onRemoteEnd (): void { sinkRemoteEnd(this.#stream) }
   onReset (err: Error): void { this.#stream.destroy(err) }
   onWritable (): void { sinkWritable(this.#stream) }
+}
+
+/** Iterates a stream's chunks; destroys it only when the loop is left early. */
+async function * readUntilEnd (stream: Duplex): AsyncGenerator<Buffer> {
+  let finished = false
+  try {
+    for await (const chunk of stream.iterator({ destroyOnReturn: false })) yield chunk as Buffer
+    finished = true
+  } finally {
+    if (!finished && !stream.destroyed) stream.destroy()
+  }
 }
 
 /** The AbortError Node's stream utilities (async iterator, pipeline) destroy with. */
