@@ -12,6 +12,17 @@ export type ImplName = 'lp2p' | 'js' | 'baseline'
 
 const PEERS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'peers')
 
+/**
+ * V8 flags of every peer process, lp2p, js-libp2p and the baselines alike (so ratios
+ * compare like with like). `--initial-old-space-size=128`: a bulk transfer churns
+ * ~1 GB/s of 64 KiB buffers (socket reads, ciphertext, plaintext); with V8's default
+ * sizing, a process that loaded a full node's modules keeps a small old-space limit
+ * and runs back-to-back full collections (22-27% of CPU measured) that a bare
+ * ceiling process does not. Override with LP2P_BENCH_NODE_FLAGS ('' for none) to
+ * measure without.
+ */
+export const PEER_V8_FLAGS: string[] = (process.env.LP2P_BENCH_NODE_FLAGS ?? '--initial-old-space-size=128').split(' ').filter((f) => f !== '')
+
 export interface PeerProcessOptions {
   impl: ImplName
   /** For error messages and profile names, e.g. `lp2p-listener`. */
@@ -51,7 +62,7 @@ export class PeerProcess {
   }
 
   static async start (options: PeerProcessOptions): Promise<PeerProcess> {
-    const nodeArgs = ['--expose-gc', '--import', 'tsx']
+    const nodeArgs = ['--expose-gc', ...PEER_V8_FLAGS, '--import', 'tsx']
     // One folder per process: Node writes one profile per thread (tsx's loader hooks run
     // in a worker) under its default name, CPU.<date>.<time>.<pid>.<thread>.<seq>; the
     // main thread's is thread 0.
