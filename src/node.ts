@@ -27,7 +27,6 @@ import { Upgrader, type Upgraded } from './upgrader/upgrader.js'
 import { MemoryPeerStore } from './peer-store/memory-peer-store.js'
 import { ProtocolRegistry, type HandlerOptions, type StreamHandler } from './protocols/registry.js'
 import { handleOnStream } from './negotiation/stream-negotiation.js'
-import { deadline } from './util/deadline.js'
 import { tcp } from './transport/tcp.js'
 import { webSockets } from './transport/websocket.js'
 import { noise } from './security/noise/index.js'
@@ -311,13 +310,11 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
   }
 
   #onIncomingStream (stream: Stream, conn: Connection): void {
-    const dl = deadline(this.#options.timeouts?.streamNegotiation ?? 10_000, undefined, 'inbound stream negotiation')
     handleOnStream(stream, {
       isSupported: (p) => this.#registry.has(p),
       list: () => this.#registry.protocols(),
-      signal: dl.signal
+      timeout: this.#options.timeouts?.streamNegotiation ?? 10_000
     }).then((protocol) => {
-      dl.clear()
       const entry = this.#registry.get(protocol)
       if (entry === undefined) {
         stream.destroy(new Lp2pError(codes.ERR_UNSUPPORTED_PROTOCOL, `${protocol} is no longer handled`))
@@ -346,7 +343,6 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
         stream.destroy(err instanceof Error ? err : new Error(String(err)))
       }
     }, () => {
-      dl.clear()
       // handleOnStream destroyed the stream; nothing to surface.
     })
   }

@@ -10,7 +10,7 @@
  * change needs. Counting syscalls: `strace -f -c -e trace=write,writev,sendmsg,sendto
  * node --import tsx bench/micro/connection-cpu.ts --runs 1 --conns 200`.
  *
- * Run: node --import tsx bench/micro/connection-cpu.ts [--runs 5] [--conns 300] [--warmup 300]
+ * Run: node --import tsx bench/micro/connection-cpu.ts [--runs 5] [--conns 300] [--warmup 300] [--raw]
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { createNode } from '../../src/node.js'
@@ -57,5 +57,6 @@ const fmt = (xs: number[]): string => `${median(xs).toFixed(0)} us [${Math.min(.
 process.stdout.write(`connection (dial + upgrade + ping + close), both ends, ${RUNS} x ${CONNS}:\n`)
 process.stdout.write(`  CPU per connection   ${fmt(cpu)}\n`)
 process.stdout.write(`  wall per connection  ${fmt(wall)}\n`)
+if (args.includes('--raw')) process.stdout.write(`  raw CPU ${cpu.map((x) => x.toFixed(0)).join(' ')}\n`)
 await dialer.stop()
 await listener.stop()

@@ -90,12 +90,13 @@ export class ConnectionImpl implements Connection {
       throw new Lp2pError(codes.ERR_CONNECTION_CLOSED, `connection ${this.id} is ${this.#status}`)
     }
     const stream = this.#adopt(this.#muxer.newStream())
-    const dl = deadline(this.#init.streamNegotiationTimeout, options.signal, 'stream protocol negotiation')
-    try {
-      await selectOnStream(stream, list, { signal: dl.signal, ...(options.lazy !== undefined ? { lazy: options.lazy } : {}) })
-    } finally {
-      dl.clear()
-    }
+    // A lazy negotiation returns at once; one that waits is bounded by the timeout (a
+    // timer inside the negotiation, no AbortController per stream) and the signal.
+    await selectOnStream(stream, list, {
+      timeout: this.#init.streamNegotiationTimeout,
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      ...(options.lazy !== undefined ? { lazy: options.lazy } : {})
+    })
     this.#init.onStreamOpen(stream, this)
     return stream
   }

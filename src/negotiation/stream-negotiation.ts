@@ -12,9 +12,14 @@
  * packet, and the answer is checked when it arrives. An `na` then destroys the stream
  * with `ERR_UNSUPPORTED_PROTOCOL`, which the caller sees on its next read or write.
  * That saves the round trip of the negotiation on every stream.
+ *
+ * A negotiation that waits is bounded by `timeout` (a plain timer, cleared when it
+ * ends) and by `signal`. It is one object holding its state and listeners rather than
+ * a set of closures: it runs for nearly every stream, so what it allocates counts
+ * (`bench/micro/connection-cpu.ts`).
  */
 import type { MuxedStream } from '../interfaces/muxer.js'
-import { codes, Lp2pError } from '../errors.js'
+import { codes, Lp2pError, TimeoutError } from '../errors.js'
 import { signalError } from '../util/deadline.js'
 import { DialerMachine } from './dialer.js'
 import { ListenerMachine, type ListenerOptions } from './listener.js'
@@ -26,6 +31,8 @@ export interface SelectOptions {
    * wait for the remote's agreement before resolving.
    */
   lazy?: boolean
+  /** Most time to wait for the agreement, ms (ERR_TIMEOUT); 0 or absent: no limit. Unused when lazy. */
+  timeout?: number
 }
 
 /** As the dialer: resolves with the protocol agreed (at once when lazy). */
@@ -50,11 +57,13 @@ export async function selectOnStream (stream: MuxedStream, protocols: readonly s
     stream.write(machine.start())
     return protocol
   }
-  return await negotiate(stream, signal, machine)
+  return await negotiate(stream, signal, options.timeout, machine)
 }
 
 export interface HandleOptions extends ListenerOptions {
   signal?: AbortSignal
+  /** Most time to wait for an agreement, ms (ERR_TIMEOUT); 0 or absent: no limit. */
+  timeout?: number
 }
 
 /**
@@ -70,48 +79,88 @@ export async function handleOnStream (stream: MuxedStream, options: HandleOption
     stream.destroy(err)
     throw err
   }
-  return await negotiate(stream, signal, machine)
+  return await negotiate(stream, signal, options.timeout, machine)
 }
 
 /** Runs a machine on the stream until it agrees or fails. */
-async function negotiate (stream: MuxedStream, signal: AbortSignal | undefined, machine: DialerMachine | ListenerMachine): Promise<string> {
+async function negotiate (stream: MuxedStream, signal: AbortSignal | undefined, timeout: number | undefined, machine: DialerMachine | ListenerMachine): Promise<string> {
   return await new Promise<string>((resolve, reject) => {
-    let settled = false
-    const finish = (err: Error | undefined, protocol?: string): void => {
-      if (settled) return
-      settled = true
-      signal?.removeEventListener('abort', onAbort)
-      stream.off('close', onClose)
-      if (err !== undefined) {
-        if (!stream.destroyed) stream.destroy(err)
-        reject(err)
-        return
-      }
-      stream.protocol = protocol
-      resolve(protocol as string)
-    }
-    const onAbort = (): void => {
-      stream.setInboundInterceptor(null)
-      finish(signalError(signal as AbortSignal))
-    }
-    const onClose = (): void => {
-      finish(closedError(stream))
-    }
-    signal?.addEventListener('abort', onAbort, { once: true })
-    stream.once('close', onClose)
-    stream.setInboundInterceptor((chunk) => {
-      const state = chunk === null ? machine.receiveEnd() : machine.receive(chunk)
-      const out = machine.takeOutput()
-      if (out !== undefined) stream.write(out)
-      if (state.kind === 'done') {
-        finish(undefined, state.protocol)
-        return machine.takeRemaining()
-      }
-      if (state.kind === 'failed') finish(state.error)
-      return undefined
-    })
-    if (machine instanceof DialerMachine) stream.write(machine.start())
+    new Negotiation(stream, signal, machine, resolve, reject).start(timeout)
   })
+}
+
+/** One waiting negotiation: the interceptor, the close and abort listeners, the timer. */
+class Negotiation {
+  readonly #stream: MuxedStream
+  readonly #signal: AbortSignal | undefined
+  readonly #machine: DialerMachine | ListenerMachine
+  readonly #resolve: (protocol: string) => void
+  readonly #reject: (err: Error) => void
+  readonly #onClose: () => void
+  #timer: NodeJS.Timeout | undefined
+  #settled = false
+
+  constructor (stream: MuxedStream, signal: AbortSignal | undefined, machine: DialerMachine | ListenerMachine,
+    resolve: (protocol: string) => void, reject: (err: Error) => void) {
+    this.#stream = stream
+    this.#signal = signal
+    this.#machine = machine
+    this.#resolve = resolve
+    this.#reject = reject
+    this.#onClose = () => { this.#finish(closedError(stream)) }
+  }
+
+  start (timeout: number | undefined): void {
+    const stream = this.#stream
+    // The negotiation itself is the abort listener (EventTarget calls handleEvent).
+    this.#signal?.addEventListener('abort', this, { once: true })
+    stream.once('close', this.#onClose)
+    stream.setInboundInterceptor((chunk) => this.#receive(chunk))
+    if (timeout !== undefined && timeout > 0 && Number.isFinite(timeout)) {
+      this.#timer = setTimeout(() => {
+        stream.setInboundInterceptor(null)
+        this.#finish(new TimeoutError(`stream protocol negotiation timed out after ${timeout} ms`))
+      }, timeout)
+      this.#timer.unref()
+    }
+    const machine = this.#machine
+    if (machine instanceof DialerMachine) stream.write(machine.start())
+  }
+
+  /** The signal aborted. */
+  handleEvent (): void {
+    this.#stream.setInboundInterceptor(null)
+    this.#finish(signalError(this.#signal as AbortSignal))
+  }
+
+  #receive (chunk: Uint8Array | null): Uint8Array | undefined {
+    const machine = this.#machine
+    const state = chunk === null ? machine.receiveEnd() : machine.receive(chunk)
+    const out = machine.takeOutput()
+    if (out !== undefined) this.#stream.write(out)
+    if (state.kind === 'done') {
+      this.#finish(undefined, state.protocol)
+      return machine.takeRemaining()
+    }
+    if (state.kind === 'failed') this.#finish(state.error)
+    return undefined
+  }
+
+  #finish (err: Error | undefined, protocol?: string): void {
+    if (this.#settled) return
+    this.#settled = true
+    const stream = this.#stream
+    this.#signal?.removeEventListener('abort', this)
+    stream.off('close', this.#onClose)
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    if (err !== undefined) {
+      if (!stream.destroyed) stream.destroy(err)
+      this.#reject(err)
+      return
+    }
+    stream.protocol = protocol
+    this.#resolve(protocol as string)
+  }
 }
 
 function closedError (stream: MuxedStream): Lp2pError {
