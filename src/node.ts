@@ -299,8 +299,20 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
       ...(conn.direction === 'outbound' ? { addAddresses: [conn.remoteAddr] } : {})
     }).catch(() => {})
     this.emit('connection:open', conn)
-    // Identify runs in the background and never delays the first stream.
-    if (this.#identify !== undefined) void this.#identify.identify(conn).catch(() => {})
+    // Identify runs in the background and never delays the first stream: it starts in
+    // the next turn of the event loop, once the writes of this one (the caller's first
+    // request, which follows in a promise reaction; on the listener, its answer to the
+    // request that came with Noise message 3) have been flushed. SocketChannel flushes
+    // a turn's writes on an immediate queued at the first write, which can come after
+    // this point: hence an immediate queued from an immediate (the next check phase).
+    const identify = this.#identify
+    if (identify !== undefined) {
+      setImmediate(() => {
+        setImmediate(() => {
+          if (conn.status === 'open') void identify.identify(conn).catch(() => {})
+        })
+      })
+    }
     return conn
   }
 

@@ -18,6 +18,7 @@ import type { PeerStore } from '../interfaces/peer-store.js'
 import { codes, Lp2pError } from '../errors.js'
 import { peerIdFromPublicKey, publicKeyFromProtobuf } from '../identity/index.js'
 import { deadline } from '../util/deadline.js'
+import { concatBytes } from '../wire/bytes.js'
 import { encodeLengthPrefixed } from '../wire/length-prefixed.js'
 import { decodeIdentify, encodeIdentify, MAX_IDENTIFY_MESSAGE_BYTES, type IdentifyMessage } from './identify-message.js'
 import { readAllLengthPrefixed } from './stream-io.js'
@@ -64,23 +65,41 @@ export class IdentifyService {
   readonly #host: IdentifyHost
   readonly #timeout: number
   readonly #results = new WeakMap<Connection, Promise<IdentifyResult>>()
+  /** Our message without observedAddr, encoded, and the addresses and protocols it lists. */
+  #common: { listenAddrs: Multiaddr[], protocols: string[], bytes: Uint8Array } | undefined
 
   constructor (host: IdentifyHost, options: { timeout?: number } = {}) {
     this.#host = host
     this.#timeout = options.timeout ?? DEFAULT_IDENTIFY_TIMEOUT
   }
 
-  /** Our Identify message as sent on `connection`. */
+  /**
+   * Our Identify message as sent on `connection`. Everything but `observedAddr` is the
+   * same for every connection, so it is encoded once and reused while our addresses
+   * and protocols stay the same; `observedAddr` is appended after it (protobuf fields
+   * may come in any order, and every decoder accepts that).
+   */
   message (connection: Connection): Uint8Array {
     const host = this.#host
-    return encodeLengthPrefixed(encodeIdentify({
-      protocolVersion: host.protocolVersion,
-      agentVersion: host.agentVersion,
-      publicKey: host.privateKey.publicKey.bytes,
-      listenAddrs: host.getMultiaddrs(),
-      observedAddr: connection.remoteAddr,
-      protocols: host.getProtocols()
-    }))
+    const listenAddrs = host.getMultiaddrs()
+    const protocols = host.getProtocols()
+    let common = this.#common
+    if (common === undefined || !sameAddrs(common.listenAddrs, listenAddrs) || !sameStrings(common.protocols, protocols)) {
+      common = {
+        listenAddrs,
+        protocols,
+        bytes: encodeIdentify({
+          protocolVersion: host.protocolVersion,
+          agentVersion: host.agentVersion,
+          publicKey: host.privateKey.publicKey.bytes,
+          listenAddrs,
+          protocols
+        })
+      }
+      this.#common = common
+    }
+    const observed = encodeIdentify({ observedAddr: connection.remoteAddr, listenAddrs: [], protocols: [] })
+    return encodeLengthPrefixed(concatBytes([common.bytes, observed]))
   }
 
   /** Handler of `/ipfs/id/1.0.0`: send ours and close. */
@@ -206,4 +225,20 @@ export class IdentifyService {
     this.#host.onIdentify(result)
     return result
   }
+}
+
+function sameAddrs (a: readonly Multiaddr[], b: readonly Multiaddr[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as Multiaddr
+    const y = b[i] as Multiaddr
+    if (x !== y && !x.equals(y)) return false
+  }
+  return true
+}
+
+function sameStrings (a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }

@@ -107,10 +107,18 @@ function wrapSocket (socket: net.Socket, dialed?: Multiaddr): SocketChannel {
   return new SocketChannel(socket, dialed ?? remote, local)
 }
 
+/**
+ * How long an expanded wildcard address list is reused, ms: 5 s. An interface that
+ * comes up (DHCP, a VPN) is announced to new connections within that time.
+ */
+export const INTERFACE_ADDRS_TTL_MS = 5_000
+
 class TcpListener implements TransportListener {
   readonly #init: TransportListenerInit
   readonly #options: TcpOptions
   #server: net.Server | undefined
+  /** The last getAddrs() answer; `expires` (ms since the epoch) only for a wildcard's expansion. */
+  #addrs: { addrs: Multiaddr[], expires: number | undefined } | undefined
 
   constructor (init: TransportListenerInit, options: TcpOptions) {
     this.#init = init
@@ -147,21 +155,32 @@ class TcpListener implements TransportListener {
     })
   }
 
+  /**
+   * The addresses we listen on; a wildcard (`0.0.0.0`, `::`) is expanded to every
+   * interface address of its family. Identify asks on every connection, so the answer
+   * is kept: a specific address until the listener closes, an expansion for
+   * {@link INTERFACE_ADDRS_TTL_MS} (interfaces come and go; `os.networkInterfaces()`
+   * is a getifaddrs call and a multiaddr parse per address, about 30-100 us).
+   */
   getAddrs (): Multiaddr[] {
     const server = this.#server
-    const address = server?.address()
-    if (server === undefined || address === null || address === undefined || typeof address === 'string') return []
+    if (server === undefined) return []
+    const cached = this.#addrs
+    if (cached !== undefined && (cached.expires === undefined || Date.now() < cached.expires)) return [...cached.addrs]
+    const address = server.address()
+    if (address === null || typeof address === 'string') return []
     const { address: host, port, family } = address
-    if (host === '0.0.0.0' || host === '::') {
-      return expandWildcard(host === '::' ? 6 : 4, port)
-    }
-    return [fromSocketAddress(host, port, family)]
+    const wildcard = host === '0.0.0.0' || host === '::'
+    const addrs = wildcard ? expandWildcard(host === '::' ? 6 : 4, port) : [fromSocketAddress(host, port, family)]
+    this.#addrs = { addrs, expires: wildcard ? Date.now() + INTERFACE_ADDRS_TTL_MS : undefined }
+    return [...addrs]
   }
 
   async close (): Promise<void> {
     const server = this.#server
     if (server === undefined) return
     this.#server = undefined
+    this.#addrs = undefined
     // server.close()'s callback waits for every accepted connection to end; the
     // listening socket itself is closed at once, which is all "close" means here.
     await new Promise<void>((resolve) => {

@@ -1,8 +1,9 @@
-import { describe, it } from 'node:test'
+import { describe, it, mock } from 'node:test'
 import assert from 'node:assert/strict'
+import os from 'node:os'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { ByteChannel } from '../../src/interfaces/channel.js'
-import { tcp } from '../../src/transport/tcp.js'
+import { INTERFACE_ADDRS_TTL_MS, tcp } from '../../src/transport/tcp.js'
 import { isLp2pError } from '../../src/errors.js'
 import { collect } from '../helpers/channel.js'
 
@@ -115,5 +116,30 @@ describe('TCP transport', () => {
     const again = tcp().createListener({ onConnection: () => {} })
     await assert.rejects(again.listen(listener.getAddrs()[0] as ReturnType<typeof multiaddr>), (e: unknown) => isLp2pError(e, 'ERR_LISTEN_FAILED'))
     await listener.close()
+  })
+
+  it('expands a wildcard listener to the interface addresses, reused for the TTL', async () => {
+    const iface = (address: string): os.NetworkInterfaceInfo => ({ address, family: 'IPv4', netmask: '255.0.0.0', mac: '00:00:00:00:00:00', internal: false, cidr: null })
+    let interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]> = { lo: [iface('127.0.0.1')], eth0: [iface('10.1.2.3')] }
+    const spy = mock.method(os, 'networkInterfaces', () => interfaces)
+    mock.timers.enable({ apis: ['Date'], now: 1_000_000 })
+    const { listener } = await listening('/ip4/0.0.0.0/tcp/0')
+    try {
+      const first = listener.getAddrs()
+      const port = /\/tcp\/(\d+)$/.exec(first[0]?.toString() ?? '')?.[1]
+      assert.deepEqual(first.map(String), [`/ip4/127.0.0.1/tcp/${port}`, `/ip4/10.1.2.3/tcp/${port}`])
+      first.pop() // the caller's copy
+      interfaces = { ...interfaces, wg0: [iface('10.9.9.9')] }
+      assert.deepEqual(listener.getAddrs().map(String), [`/ip4/127.0.0.1/tcp/${port}`, `/ip4/10.1.2.3/tcp/${port}`])
+      assert.equal(spy.mock.callCount(), 1)
+      mock.timers.tick(INTERFACE_ADDRS_TTL_MS)
+      assert.equal(listener.getAddrs().length, 3, 'a new interface shows once the TTL passed')
+      assert.equal(spy.mock.callCount(), 2)
+    } finally {
+      mock.timers.reset()
+      spy.mock.restore()
+      await listener.close()
+    }
+    assert.deepEqual(listener.getAddrs(), [])
   })
 })
