@@ -299,20 +299,14 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
       ...(conn.direction === 'outbound' ? { addAddresses: [conn.remoteAddr] } : {})
     }).catch(() => {})
     this.emit('connection:open', conn)
-    // Identify runs in the background and never delays the first stream: it starts in
-    // the next turn of the event loop, once the writes of this one (the caller's first
-    // request, which follows in a promise reaction; on the listener, its answer to the
-    // request that came with Noise message 3) have been flushed. SocketChannel flushes
-    // a turn's writes on an immediate queued at the first write, which can come after
-    // this point: hence an immediate queued from an immediate (the next check phase).
-    const identify = this.#identify
-    if (identify !== undefined) {
-      setImmediate(() => {
-        setImmediate(() => {
-          if (conn.status === 'open') void identify.identify(conn).catch(() => {})
-        })
-      })
-    }
+    // Identify runs in the background and never delays the first stream. It starts
+    // now: its request rides in the same flush as the caller's first request (or, on
+    // the listener, the answer to the request that came with Noise message 3), and
+    // answering it costs little (our message is encoded once). Starting it a turn
+    // later was measured: the first answer left ~0.2 ms sooner in a warm trace, but a
+    // remote that closes right after its first request then refuses our late identify
+    // stream (a reset and an error per connection), and CPU per connection rose ~10%.
+    if (this.#identify !== undefined) void this.#identify.identify(conn).catch(() => {})
     return conn
   }
 
