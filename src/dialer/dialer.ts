@@ -9,6 +9,10 @@
  *   error (a single address fails with that address's error itself, so a wrong peer
  *   stays `ERR_UNEXPECTED_PEER`).
  * - The whole dial (all attempts, each connect + upgrade) is bounded by `dialTimeout`.
+ * - `abortAll()` (node stop) aborts every dial in flight. The dialer keeps their
+ *   AbortControllers in a set rather than adding a listener per dial to one
+ *   long-lived signal: that costs an add and a remove per dial, and more than ten
+ *   dials in flight made Node warn about a listener leak (MaxListenersExceededWarning).
  */
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Connection } from '../interfaces/connection.js'
@@ -17,8 +21,8 @@ import type { PeerStore } from '../interfaces/peer-store.js'
 import type { Transport } from '../interfaces/transport.js'
 import type { Upgraded, Upgrader } from '../upgrader/upgrader.js'
 import type { ConnectionManager } from '../connection-manager/connection-manager.js'
-import { codes, DialError, Lp2pError } from '../errors.js'
-import { deadline, signalError } from '../util/deadline.js'
+import { AbortError, codes, DialError, Lp2pError, TimeoutError } from '../errors.js'
+import { signalError } from '../util/deadline.js'
 import { rankAddresses } from './rank.js'
 import { peerIdOf, withoutPeerId } from './target.js'
 
@@ -43,8 +47,8 @@ export const DEFAULT_DIAL_TIMEOUT = 30_000
 export class Dialer {
   readonly #init: DialerInit
   readonly #pending = new Map<string, Promise<Connection>>()
-  /** Aborts every dial in flight when the node stops. */
-  #shutdown = new AbortController()
+  /** One controller per dial attempt in flight; `abortAll()` aborts them. */
+  readonly #inFlight = new Set<AbortController>()
 
   constructor (init: DialerInit) {
     this.#init = init
@@ -83,22 +87,31 @@ export class Dialer {
         ? `no transport can dial ${addr.toString()}`
         : `no dialable address known for ${peer?.toString() ?? 'the peer'}`)
     }
-    const dl = deadline(this.#init.dialTimeout ?? DEFAULT_DIAL_TIMEOUT, this.#shutdown.signal, 'dial')
+    const controller = new AbortController()
+    const signal = controller.signal
+    const timeout = this.#init.dialTimeout ?? DEFAULT_DIAL_TIMEOUT
+    let timer: NodeJS.Timeout | undefined
+    if (timeout > 0 && Number.isFinite(timeout)) {
+      timer = setTimeout(() => { controller.abort(new TimeoutError(`dial timed out after ${timeout} ms`)) }, timeout)
+      timer.unref()
+    }
+    this.#inFlight.add(controller)
     const errors: Error[] = []
     try {
       for (const a of addrs) {
-        if (dl.signal.aborted) {
-          errors.push(signalError(dl.signal))
+        if (signal.aborted) {
+          errors.push(signalError(signal))
           break
         }
         try {
-          return await this.#dialAddr(a, peer, dl.signal)
+          return await this.#dialAddr(a, peer, signal)
         } catch (err) {
           errors.push(err instanceof Error ? err : new Error(String(err)))
         }
       }
     } finally {
-      dl.clear()
+      clearTimeout(timer)
+      this.#inFlight.delete(controller)
     }
     if (errors.length === 1) throw errors[0]
     throw new DialError(`all ${errors.length} addresses of ${peer?.toString() ?? 'the peer'} failed`, errors)
@@ -117,8 +130,10 @@ export class Dialer {
 
   /** Aborts every dial in flight (node stop); later dials work again. */
   abortAll (): void {
-    this.#shutdown.abort(new Lp2pError(codes.ERR_NOT_STARTED, 'the node is stopping'))
-    this.#shutdown = new AbortController()
+    const cause = new Lp2pError(codes.ERR_NOT_STARTED, 'the node is stopping')
+    const controllers = [...this.#inFlight]
+    this.#inFlight.clear()
+    for (const c of controllers) c.abort(new AbortError('dial aborted', { cause }))
   }
 
   /** Dials in flight. */

@@ -15,7 +15,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Connection, Stream } from '../interfaces/connection.js'
 import type { PeerId, PrivateKey, PublicKey } from '../interfaces/keys.js'
 import type { PeerStore } from '../interfaces/peer-store.js'
-import { codes, Lp2pError } from '../errors.js'
+import { codes, Lp2pError, TimeoutError } from '../errors.js'
 import { peerIdFromPublicKey, publicKeyFromProtobuf } from '../identity/index.js'
 import { deadline } from '../util/deadline.js'
 import { concatBytes } from '../wire/bytes.js'
@@ -171,18 +171,21 @@ export class IdentifyService {
   }
 
   async #query (connection: Connection): Promise<IdentifyResult> {
-    const dl = deadline(this.#timeout, undefined, 'identify')
-    let stream: Stream | undefined
-    const onAbort = (): void => { stream?.destroy(dl.signal.reason as Error) }
-    dl.signal.addEventListener('abort', onAbort, { once: true })
+    // One protocol: the stream is negotiated lazily and handed over at once, so the
+    // whole exchange is bounded by one plain timer that resets the stream (no
+    // AbortController and listener per connection).
+    const stream = await connection.newStream(IDENTIFY_PROTOCOL)
+    const timeout = this.#timeout
+    const timer = timeout > 0 && Number.isFinite(timeout)
+      ? setTimeout(() => { stream.destroy(new TimeoutError(`identify timed out after ${timeout} ms`)) }, timeout)
+      : undefined
+    timer?.unref()
     try {
-      stream = await connection.newStream(IDENTIFY_PROTOCOL, { signal: dl.signal })
       stream.end()
       const msg = await this.#read(stream)
       return await this.#apply(connection, msg, false)
     } finally {
-      dl.signal.removeEventListener('abort', onAbort)
-      dl.clear()
+      clearTimeout(timer)
     }
   }
 
