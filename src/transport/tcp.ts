@@ -94,17 +94,37 @@ class TcpTransport implements Transport {
   }
 }
 
-function wrapSocket (socket: net.Socket, dialed?: Multiaddr): SocketChannel {
+function wrapSocket (socket: net.Socket, dialed?: Multiaddr, localCache?: LocalAddrCache): SocketChannel {
   socket.setNoDelay(true)
-  const remote = socket.remoteAddress !== undefined && socket.remotePort !== undefined
-    ? fromSocketAddress(socket.remoteAddress, socket.remotePort, socket.remoteFamily ?? 'IPv4')
-    : dialed ?? multiaddr('/ip4/0.0.0.0/tcp/0')
-  const local = socket.localAddress !== undefined && socket.localPort !== undefined
-    ? fromSocketAddress(socket.localAddress, socket.localPort, socket.localAddress.includes(':') ? 'IPv6' : 'IPv4')
-    : undefined
   // For a dial, report the address we dialed (it may be a DNS name the user wants to
   // see again), for an accepted connection the socket's peer address.
-  return new SocketChannel(socket, dialed ?? remote, local)
+  const remote = dialed ?? (socket.remoteAddress !== undefined && socket.remotePort !== undefined
+    ? fromSocketAddress(socket.remoteAddress, socket.remotePort, socket.remoteFamily ?? 'IPv4')
+    : multiaddr('/ip4/0.0.0.0/tcp/0'))
+  let local: Multiaddr | undefined
+  const { localAddress, localPort } = socket
+  if (localAddress !== undefined && localPort !== undefined) {
+    // A listener's accepted sockets share one local address (per interface address):
+    // parse it once rather than per connection.
+    if (localCache !== undefined && localCache.address === localAddress && localCache.port === localPort) {
+      local = localCache.addr
+    } else {
+      local = fromSocketAddress(localAddress, localPort, localAddress.includes(':') ? 'IPv6' : 'IPv4')
+      if (localCache !== undefined) {
+        localCache.address = localAddress
+        localCache.port = localPort
+        localCache.addr = local
+      }
+    }
+  }
+  return new SocketChannel(socket, remote, local)
+}
+
+/** The last local address a listener's accepted socket reported, parsed. */
+interface LocalAddrCache {
+  address: string | undefined
+  port: number | undefined
+  addr: Multiaddr | undefined
 }
 
 /**
@@ -117,6 +137,7 @@ class TcpListener implements TransportListener {
   readonly #init: TransportListenerInit
   readonly #options: TcpOptions
   #server: net.Server | undefined
+  readonly #localAddr: LocalAddrCache = { address: undefined, port: undefined, addr: undefined }
   /** The last getAddrs() answer; `expires` (ms since the epoch) only for a wildcard's expansion. */
   #addrs: { addrs: Multiaddr[], expires: number | undefined } | undefined
 
@@ -136,7 +157,7 @@ class TcpListener implements TransportListener {
       keepAlive: keepAliveDelay > 0,
       keepAliveInitialDelay: keepAliveDelay
     }, (socket) => {
-      this.#init.onConnection(wrapSocket(socket))
+      this.#init.onConnection(wrapSocket(socket, undefined, this.#localAddr))
     })
     server.maxConnections = this.#options.maxListenerConnections ?? 4096
     this.#server = server

@@ -142,4 +142,20 @@ describe('TCP transport', () => {
     }
     assert.deepEqual(listener.getAddrs(), [])
   })
+
+  it('reports the local and remote address of every accepted connection', async () => {
+    const { listener, next } = await listening()
+    const [addr] = listener.getAddrs()
+    assert.ok(addr !== undefined)
+    const clients = [await tcp().dial(addr), await tcp().dial(addr)]
+    const servers = [await next(), await next()]
+    for (let i = 0; i < 2; i++) {
+      assert.equal(servers[i]?.localAddr?.toString(), addr.toString())
+      assert.equal(clients[i]?.remoteAddr.toString(), addr.toString())
+      assert.equal(servers[i]?.remoteAddr.toString(), clients[i]?.localAddr?.toString())
+    }
+    assert.notEqual(servers[0]?.remoteAddr.toString(), servers[1]?.remoteAddr.toString())
+    for (const c of [...clients, ...servers]) c.destroy()
+    await listener.close()
+  })
 })
