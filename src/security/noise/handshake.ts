@@ -52,7 +52,10 @@ export interface NoiseHandshakeInit {
   localKey: PrivateKey
   /** Our static Noise key pair; a fresh one when absent (spec: MAY be per session). */
   staticKey?: X25519KeyPair
-  /** Our ephemeral key pair (tests only); fresh when absent. */
+  /**
+   * Our ephemeral key pair, used for this handshake only (the driver makes it ahead of
+   * time; tests inject vectors); fresh when absent.
+   */
   ephemeralKey?: X25519KeyPair
   /** The peer we expect; anyone else fails with ERR_UNEXPECTED_PEER. */
   remotePeer?: PeerId

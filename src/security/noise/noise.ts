@@ -61,6 +61,19 @@ class Noise implements SecurityProtocol {
   readonly #options: NoiseOptions
   readonly #identityCache: IdentityCache
   #staticKey: X25519KeyPair | undefined
+  /**
+   * The ephemeral key of the next handshake, made while the process waits for the
+   * network (a handshake takes it and an immediate makes the next one), so that key
+   * generation is off the critical path: the dialer's message 1 and the listener's
+   * message 2 each waited for it (~45 us warm, several times that in a process that
+   * has made only a few connections). Each key serves exactly one handshake.
+   */
+  #spareEphemeral: X25519KeyPair | undefined
+  #refillScheduled = false
+  readonly #refill = (): void => {
+    this.#refillScheduled = false
+    this.#spareEphemeral ??= generateX25519KeyPair()
+  }
 
   constructor (options: NoiseOptions) {
     this.#options = options
@@ -90,6 +103,7 @@ class Noise implements SecurityProtocol {
         initiator,
         localKey: options.localKey,
         staticKey: this.#staticKey,
+        ephemeralKey: this.#takeEphemeral(),
         ...(options.remotePeer !== undefined ? { remotePeer: options.remotePeer } : {}),
         muxers: options.muxers ?? [],
         identityCache: this.#identityCache,
@@ -105,6 +119,17 @@ class Noise implements SecurityProtocol {
     return await new Promise<SecureResult>((resolve, reject) => {
       new HandshakeRun(channel, machine, signal, resolve, reject).start()
     })
+  }
+
+  /** A fresh ephemeral key pair, never handed out twice; schedules the next one. */
+  #takeEphemeral (): X25519KeyPair {
+    const key = this.#spareEphemeral ?? generateX25519KeyPair()
+    this.#spareEphemeral = undefined
+    if (!this.#refillScheduled) {
+      this.#refillScheduled = true
+      setImmediate(this.#refill)
+    }
+    return key
   }
 }
 
