@@ -8,11 +8,12 @@
  *   most two streams per peer"): the handler is registered with maxInboundStreams 2.
  * - The dialer keeps at most one outbound ping stream per peer (spec: "MUST NOT keep
  *   more than one"): pings to one connection are serialized.
- * - The dialer half-closes with its last payload (spec: "SHOULD close the write
- *   operation of the stream after sending the last payload"): the FIN rides with the
- *   payload, the listener's echo comes back with its own FIN, and the stream is fully
- *   closed when the echo arrives. Ending only after the echo would leave the stream
- *   open for one more round trip, which a connection close right after a ping waits for.
+ * - The dialer half-closes after the last echo arrived. The spec lets it close its
+ *   write side right after sending the last payload ("SHOULD close the write
+ *   operation of the stream after sending the last payload"), which would save the
+ *   round trip a connection close right after a ping waits for, but js-libp2p 3's
+ *   handler (@libp2p/ping `handlePing`) leaves its loop without echoing when the FIN
+ *   arrives with the payload: interoperability wins (test/interop/js-libp2p.test.ts).
  */
 import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
@@ -88,8 +89,7 @@ async function pingNow (connection: Connection, options: PingOptions): Promise<n
       if (i > 0 && (options.interval ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, options.interval))
       const payload = randomBytes(PING_LENGTH)
       const start = performance.now()
-      if (i === count - 1) stream.end(payload)
-      else stream.write(payload)
+      stream.write(payload)
       const timer = timeout > 0
         ? setTimeout(() => { stream.destroy(new TimeoutError(`no ping echo within ${timeout} ms`)) }, timeout)
         : undefined
@@ -105,6 +105,7 @@ async function pingNow (connection: Connection, options: PingOptions): Promise<n
       }
       rtts.push(rtt)
     }
+    stream.end()
     // Read the remote's close so the stream can finish closing.
     stream.resume()
     return rtts
