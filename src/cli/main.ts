@@ -11,7 +11,7 @@ import type { PrivateKey } from '../interfaces/keys.js'
 import { ECHO_PROTOCOL, handleEcho } from '../protocols/echo.js'
 import { VERSION } from '../version.js'
 import { defaultKeyPath } from './key-path.js'
-import { jsonLine, reportError } from './output.js'
+import { jsonLine, reportError, untilSignal } from './output.js'
 import { registerPerfCommand, servePerf } from './perf.js'
 
 /** Default listen address of `lp2p listen`: every IPv4 interface, a free port. */
@@ -50,15 +50,7 @@ program.command('listen')
       node.on('peer:connect', (p) => { process.stdout.write(`connected:    ${p.toString()}\n`) })
       node.on('peer:disconnect', (p) => { process.stdout.write(`disconnected: ${p.toString()}\n`) })
     }
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop)
-        process.off('SIGTERM', stop)
-        resolve()
-      }
-      process.once('SIGINT', stop)
-      process.once('SIGTERM', stop)
-    })
+    await untilSignal()
     await node.stop()
   })
 

@@ -24,3 +24,16 @@ export function reportError (err: unknown): void {
 export function jsonLine (value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`)
 }
+
+/** Resolves at the first SIGINT or SIGTERM (then both handlers are removed). */
+export async function untilSignal (): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+      resolve()
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+}

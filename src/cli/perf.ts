@@ -31,7 +31,7 @@ import {
   DEFAULT_PERF_BLOCK_SIZE, PERF_MAX_INBOUND_STREAMS, PERF_PROTOCOL, perfHandler, runPerf, type PerfLiveCounts
 } from '../protocols/perf.js'
 import { bitsPerSecond, DEFAULT_REPORT_INTERVAL, formatBytes, formatRate, type PerfReport } from '../protocols/perf-report.js'
-import { jsonLine } from './output.js'
+import { jsonLine, untilSignal } from './output.js'
 
 /** The peer id of the runner's fixed server key (Ed25519, seed of 32 zero bytes). */
 export const PERF_RUNNER_PEER_ID = '12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN'
@@ -148,15 +148,7 @@ async function runServer (opts: PerfCommandOptions, address: Multiaddr): Promise
   node.handle(PERF_PROTOCOL, perfHandler({ maxResponseBytes: max, blockSize: opts.blockSize }), { maxInboundStreams: PERF_MAX_INBOUND_STREAMS })
   await node.start()
   jsonLine({ peerId: node.peerId.toString(), multiaddrs: node.getMultiaddrs().map(String) })
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
-      resolve()
-    }
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-  })
+  await untilSignal()
   await node.stop()
 }
 

@@ -9,7 +9,6 @@
  * - Closing a listener stops accepting; accepted connections stay up.
  */
 import net from 'node:net'
-import os from 'node:os'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { ByteChannel } from '../interfaces/channel.js'
 import type { Transport, TransportDialOptions, TransportListener, TransportListenerInit } from '../interfaces/transport.js'
@@ -17,6 +16,7 @@ import { codes, Lp2pError } from '../errors.js'
 import { signalError } from '../util/deadline.js'
 import { SocketChannel } from './socket-channel.js'
 import { fromSocketAddress, requireTcpTarget, toTcpTarget } from './tcp-addr.js'
+import { bindServer, interfaceHosts } from './listen-util.js'
 
 export interface TcpOptions {
   /**
@@ -161,19 +161,12 @@ class TcpListener implements TransportListener {
     })
     server.maxConnections = this.#options.maxListenerConnections ?? 4096
     this.#server = server
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => {
-        this.#server = undefined
-        reject(new Lp2pError(codes.ERR_LISTEN_FAILED, `cannot listen on ${addr.toString()}: ${err.message}`, { cause: err }))
-      }
-      server.once('error', onError)
-      server.listen({ host: target.host, port: target.port, ipv6Only: target.family === 6 }, () => {
-        server.off('error', onError)
-        server.on('error', (err) => { this.#init.onError?.(err) })
-        server.on('close', () => { this.#init.onClose?.() })
-        resolve()
-      })
-    })
+    try {
+      await bindServer(server, addr, target, this.#init)
+    } catch (err) {
+      this.#server = undefined
+      throw err
+    }
   }
 
   /**
@@ -217,12 +210,5 @@ class TcpListener implements TransportListener {
 
 /** Every interface address of the family (link-local IPv6 left out: it needs a zone). */
 function expandWildcard (family: 4 | 6, port: number): Multiaddr[] {
-  const out: Multiaddr[] = []
-  for (const infos of Object.values(os.networkInterfaces())) {
-    for (const info of infos ?? []) {
-      if (family === 4 && info.family === 'IPv4') out.push(multiaddr(`/ip4/${info.address}/tcp/${port}`))
-      else if (family === 6 && info.family === 'IPv6' && info.scopeid === 0) out.push(multiaddr(`/ip6/${info.address}/tcp/${port}`))
-    }
-  }
-  return out
+  return interfaceHosts(family).map((host) => multiaddr(`/ip${family}/${host}/tcp/${port}`))
 }

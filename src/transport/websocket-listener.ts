@@ -18,7 +18,6 @@
  */
 import http from 'node:http'
 import net from 'node:net'
-import os from 'node:os'
 import tls from 'node:tls'
 import type { Duplex } from 'node:stream'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -27,6 +26,7 @@ import type { TransportListener, TransportListenerInit } from '../interfaces/tra
 import { codes, Lp2pError } from '../errors.js'
 import { requireWsTarget, wsAddr, type WsTarget } from './websocket-addr.js'
 import { WebSocketChannel } from './websocket-channel.js'
+import { bindServer, interfaceHosts } from './listen-util.js'
 import { MAX_BUFFERED_CHUNKS, MAX_FRAGMENTS, MAX_HEADER_SIZE, type ResolvedWebSocketOptions } from './websocket-options.js'
 
 /** ALPN for the TLS under a WebSocket: HTTP/1.1 is the only HTTP version `ws` upgrades. */
@@ -64,19 +64,12 @@ export class WebSocketListener implements TransportListener {
     server.maxConnections = options.maxListenerConnections
     this.#server = server
     this.#target = target
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => {
-        this.#server = undefined
-        reject(new Lp2pError(codes.ERR_LISTEN_FAILED, `cannot listen on ${addr.toString()}: ${err.message}`, { cause: err }))
-      }
-      server.once('error', onError)
-      server.listen({ host: target.host, port: target.port, ipv6Only: target.family === 6 }, () => {
-        server.off('error', onError)
-        server.on('error', (err) => { this.#init.onError?.(err) })
-        server.on('close', () => { this.#init.onClose?.() })
-        resolve()
-      })
-    })
+    try {
+      await bindServer(server, addr, target, this.#init)
+    } catch (err) {
+      this.#server = undefined
+      throw err
+    }
   }
 
   getAddrs (): Multiaddr[] {
@@ -223,12 +216,5 @@ function requestPath (url: string | undefined): string {
 
 /** Every interface address of the family (link-local IPv6 left out: it needs a zone). */
 function expandWildcard (family: 4 | 6, port: number, target: WsTarget): Multiaddr[] {
-  const out: Multiaddr[] = []
-  for (const infos of Object.values(os.networkInterfaces())) {
-    for (const info of infos ?? []) {
-      if (family === 4 && info.family === 'IPv4') out.push(wsAddr(info.address, port, 4, target))
-      else if (family === 6 && info.family === 'IPv6' && info.scopeid === 0) out.push(wsAddr(info.address, port, 6, target))
-    }
-  }
-  return out
+  return interfaceHosts(family).map((host) => wsAddr(host, port, family, target))
 }

@@ -6,6 +6,7 @@
  * Pure code.
  */
 import { Tag, contextTag } from './der.js'
+import { concatBytes } from '../../wire/bytes.js'
 
 const DIGITS = /^[0-9]+$/
 
@@ -26,30 +27,19 @@ export function tlv (tag: number, content: Uint8Array): Uint8Array {
   return out
 }
 
-function concat (parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0
-  for (const p of parts) n += p.byteLength
-  const out = new Uint8Array(n)
-  let off = 0
-  for (const p of parts) {
-    out.set(p, off)
-    off += p.byteLength
-  }
-  return out
-}
 
 export function encodeSequence (...parts: Uint8Array[]): Uint8Array {
-  return tlv(Tag.SEQUENCE, concat(parts))
+  return tlv(Tag.SEQUENCE, concatBytes(parts))
 }
 
 /** A SET of already-sorted (or single) elements; DER orders SET OF contents. */
 export function encodeSet (...parts: Uint8Array[]): Uint8Array {
-  return tlv(Tag.SET, concat(parts))
+  return tlv(Tag.SET, concatBytes(parts))
 }
 
 /** `[n] EXPLICIT` wrapping of already-encoded elements. */
 export function encodeExplicit (n: number, ...parts: Uint8Array[]): Uint8Array {
-  return tlv(contextTag(n), concat(parts))
+  return tlv(contextTag(n), concatBytes(parts))
 }
 
 /** A non-negative INTEGER from a bigint or from unsigned big-endian magnitude bytes. */
@@ -68,7 +58,7 @@ export function encodeInteger (value: bigint | Uint8Array): Uint8Array {
   mag = mag.subarray(i)
   if (mag.byteLength === 0) mag = new Uint8Array(1)
   // A set top bit would read as negative: prefix a zero octet (X.690 8.3.3).
-  if (((mag[0] as number) & 0x80) !== 0) return tlv(Tag.INTEGER, concat([new Uint8Array(1), mag]))
+  if (((mag[0] as number) & 0x80) !== 0) return tlv(Tag.INTEGER, concatBytes([new Uint8Array(1), mag]))
   return tlv(Tag.INTEGER, mag)
 }
 
@@ -97,7 +87,7 @@ export function encodeOctetString (bytes: Uint8Array): Uint8Array {
 
 /** A BIT STRING of whole octets (zero unused bits). */
 export function encodeBitString (bytes: Uint8Array): Uint8Array {
-  return tlv(Tag.BIT_STRING, concat([new Uint8Array(1), bytes]))
+  return tlv(Tag.BIT_STRING, concatBytes([new Uint8Array(1), bytes]))
 }
 
 export function encodeBoolean (value: boolean): Uint8Array {
