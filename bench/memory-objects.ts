@@ -6,9 +6,18 @@
  * connection for listener + dialer together. The evidence behind the memory measure
  * of `npm run bench`.
  *
+ * `--why <text>` explains the rows whose name contains `<text>`: for the objects of
+ * those rows that are new in the second snapshot, the source location of closures
+ * (the closure itself, or the closure owning an array) and the most common retainer
+ * paths (a few levels up), each with its count per connection.
+ *
  * Run: node --expose-gc --import tsx bench/memory-objects.ts [--conns 300] [--top 30]
+ *        [--why 'closure (anonymous).properties'] [--depth 4]
  */
-import { getHeapSnapshot } from 'node:v8'
+import { readFileSync, rmSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { writeHeapSnapshot } from 'node:v8'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createNode } from '../src/node.js'
 import { ping } from '../src/protocols/ping.js'
@@ -21,72 +30,221 @@ const arg = (name: string, fallback: number): number => {
 }
 const CONNS = arg('conns', 300)
 const TOP = arg('top', 30)
+const DEPTH = arg('depth', 4)
+const WHY = ((): string | undefined => {
+  const i = args.indexOf('--why')
+  return i >= 0 ? args[i + 1] : undefined
+})()
 
-interface Snapshot {
-  snapshot: { meta: { node_fields: string[], node_types: [string[]], edge_fields: string[], edge_types: [string[]] } }
+interface RawSnapshot {
+  snapshot: { meta: { node_fields: string[], node_types: [string[]], edge_fields: string[], edge_types: [string[]], location_fields?: string[] } }
   nodes: number[]
   edges: number[]
   strings: string[]
+  locations?: number[]
 }
 
-/** Self size and count per "type:name" of every heap node. */
-async function census (): Promise<Map<string, { size: number, count: number }>> {
+/** A parsed heap snapshot with the lookups the census and `--why` need. */
+class Heap {
+  readonly raw: RawSnapshot
+  readonly width: number
+  readonly eWidth: number
+  readonly #f: Record<'type' | 'name' | 'size' | 'edges' | 'id', number>
+  readonly #e: Record<'type' | 'name' | 'to', number>
+  readonly #types: string[]
+  readonly #eTypes: string[]
+  /** Index of each node's first edge in `edges`. */
+  readonly firstEdge: Uint32Array
+  /** Owner of internal arrays and backing stores: "Owner.edge" of the first object pointing at them. */
+  readonly owner = new Map<number, string>()
+  /** Node index of the owner of each internal array / backing store. */
+  readonly ownerNode = new Map<number, number>()
+  #retainers: Map<number, Array<[number, string]>> | undefined
+  #locationIndex: Map<number, number> | undefined
+
+  constructor (raw: RawSnapshot) {
+    this.raw = raw
+    const fields = raw.snapshot.meta.node_fields
+    const eFields = raw.snapshot.meta.edge_fields
+    this.width = fields.length
+    this.eWidth = eFields.length
+    this.#f = { type: fields.indexOf('type'), name: fields.indexOf('name'), size: fields.indexOf('self_size'), edges: fields.indexOf('edge_count'), id: fields.indexOf('id') }
+    this.#e = { type: eFields.indexOf('type'), name: eFields.indexOf('name_or_index'), to: eFields.indexOf('to_node') }
+    this.#types = raw.snapshot.meta.node_types[0]
+    this.#eTypes = raw.snapshot.meta.edge_types[0]
+    const count = raw.nodes.length / this.width
+    this.firstEdge = new Uint32Array(count + 1)
+    for (let n = 0, e = 0; n < count; n++) {
+      this.firstEdge[n] = e
+      e += (raw.nodes[n * this.width + this.#f.edges] as number) * this.eWidth
+    }
+    this.firstEdge[count] = raw.edges.length
+    for (let i = 0; i < raw.nodes.length; i += this.width) {
+      this.forEdges(i, (to, label) => {
+        if (this.owner.has(to)) return
+        if (this.type(to) !== 'array' && this.nameOf(to) !== 'system / JSArrayBufferData') return
+        this.owner.set(to, `${this.nameOf(i)}.${label}`)
+        this.ownerNode.set(to, i)
+      })
+    }
+  }
+
+  type (i: number): string { return this.#types[this.raw.nodes[i + this.#f.type] as number] as string }
+  size (i: number): number { return this.raw.nodes[i + this.#f.size] as number }
+  id (i: number): number { return this.raw.nodes[i + this.#f.id] as number }
+  rawName (i: number): string { return this.raw.strings[this.raw.nodes[i + this.#f.name] as number] as string }
+
+  nameOf (i: number): string {
+    const type = this.type(i)
+    const name = this.rawName(i)
+    if (type === 'object' || type === 'native') return name === '' ? `(${type})` : name
+    if (type === 'closure') return `closure ${name === '' ? '(anonymous)' : name}`
+    return `(${type})`
+  }
+
+  /** The census key of a node: its name, and for internal arrays whose they are. */
+  key (i: number): string {
+    const via = this.owner.get(i)
+    return `${this.type(i) === 'closure' ? 'closures' : this.nameOf(i)}${via !== undefined ? ` <- ${via}` : ''}`
+  }
+
+  forEdges (i: number, fn: (to: number, label: string, type: string) => void): void {
+    const n = i / this.width
+    const end = this.firstEdge[n + 1] as number
+    for (let e = this.firstEdge[n] as number; e < end; e += this.eWidth) {
+      const et = this.#eTypes[this.raw.edges[e + this.#e.type] as number] as string
+      const nameOrIndex = this.raw.edges[e + this.#e.name] as number
+      const label = et === 'element' || et === 'hidden' ? `[${nameOrIndex}]` : this.raw.strings[nameOrIndex] as string
+      fn(this.raw.edges[e + this.#e.to] as number, label, et)
+    }
+  }
+
+  /** Retainers of every node (built on first use): [retainer node index, edge label]. */
+  retainers (i: number): Array<[number, string]> {
+    if (this.#retainers === undefined) {
+      const r = new Map<number, Array<[number, string]>>()
+      for (let n = 0; n < this.raw.nodes.length; n += this.width) {
+        this.forEdges(n, (to, label, type) => {
+          if (type === 'weak') return
+          let list = r.get(to)
+          if (list === undefined) r.set(to, list = [])
+          list.push([n, label])
+        })
+      }
+      this.#retainers = r
+    }
+    return this.#retainers.get(i) ?? []
+  }
+
+  /**
+   * "file:line:col `source...`" of a closure, from the snapshot's locations and its
+   * script (tsx emits minified one-line modules, so the source excerpt is what says
+   * which function it is).
+   */
+  location (closure: number): string {
+    const loc = this.raw.locations
+    const lf = this.raw.snapshot.meta.location_fields
+    if (loc === undefined || lf === undefined) return '?'
+    if (this.#locationIndex === undefined) {
+      this.#locationIndex = new Map()
+      const fo = lf.indexOf('object_index')
+      for (let k = 0; k < loc.length; k += lf.length) this.#locationIndex.set(loc[k + fo] as number, k)
+    }
+    const k = this.#locationIndex.get(closure)
+    if (k === undefined) return '?'
+    const line = loc[k + lf.indexOf('line')] as number
+    const column = loc[k + lf.indexOf('column')] as number
+    let script = '?'
+    let excerpt = ''
+    this.forEdges(closure, (shared, label) => {
+      if (label !== 'shared') return
+      this.forEdges(shared, (s, l) => {
+        if (l !== 'script_or_debug_info' && l !== 'script') return
+        script = this.rawName(s).replace(/^.*\/(src|bench|node_modules)\//, '$1/').replace(/^node:/, 'node:')
+        this.forEdges(s, (src, l2) => {
+          if (l2 !== 'source' || this.type(src) !== 'string') return
+          const text = this.rawName(src)
+          let offset = 0
+          for (let n = 0; n < line && offset >= 0; n++) offset = text.indexOf('\n', offset) + 1
+          excerpt = ` \`${text.slice(offset + column, offset + column + 60).replace(/\s+/g, ' ')}\``
+        })
+      })
+    })
+    return `${script}:${line + 1}:${column + 1}${excerpt}`
+  }
+
+  /** A one-line description of a node, with the location for closures. */
+  describe (i: number): string {
+    const name = this.nameOf(i)
+    return this.type(i) === 'closure' ? `${name} @ ${this.location(i)}` : name
+  }
+}
+
+/**
+ * Writes a heap snapshot to a file after full collections. Snapshots are parsed only
+ * once both are taken: a parsed first snapshot would otherwise sit in the heap that
+ * the second one describes.
+ */
+async function snapshot (dir: string, name: string): Promise<string> {
   const gc = (globalThis as { gc?: () => void }).gc
   if (gc === undefined) throw new Error('run with --expose-gc')
   for (let i = 0; i < 3; i++) {
     gc()
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
-  const chunks: Buffer[] = []
-  for await (const c of getHeapSnapshot()) chunks.push(c as Buffer)
-  const snap = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Snapshot
-  const fields = snap.snapshot.meta.node_fields
-  const types = snap.snapshot.meta.node_types[0]
-  const width = fields.length
-  const fType = fields.indexOf('type')
-  const fName = fields.indexOf('name')
-  const fSize = fields.indexOf('self_size')
-  // Owners of internal arrays and backing stores: the first object (by edge order)
-  // that points at them, named "Owner.edge", so "(array)" says whose array it is.
-  const eFields = snap.snapshot.meta.edge_fields
-  const eTypes = snap.snapshot.meta.edge_types[0]
-  const eWidth = eFields.length
-  const fEdges = fields.indexOf('edge_count')
-  const eType = eFields.indexOf('type')
-  const eName = eFields.indexOf('name_or_index')
-  const eTo = eFields.indexOf('to_node')
-  const nameOf = (i: number): string => {
-    const type = types[snap.nodes[i + fType] as number] as string
-    const name = snap.strings[snap.nodes[i + fName] as number] as string
-    if (type === 'object' || type === 'native') return name === '' ? `(${type})` : name
-    if (type === 'closure') return `closure ${name === '' ? '(anonymous)' : name}`
-    return `(${type})`
-  }
-  const owner = new Map<number, string>()
-  for (let i = 0, e = 0; i < snap.nodes.length; i += width) {
-    const edges = snap.nodes[i + fEdges] as number
-    for (let k = 0; k < edges; k++, e += eWidth) {
-      const to = snap.edges[e + eTo] as number
-      if (owner.has(to)) continue
-      const toType = types[snap.nodes[to + fType] as number]
-      if (toType !== 'array' && nameOf(to) !== 'system / JSArrayBufferData') continue
-      const et = eTypes[snap.edges[e + eType] as number]
-      const en = et === 'element' || et === 'hidden' ? `[${snap.edges[e + eName] as number}]` : snap.strings[snap.edges[e + eName] as number] as string
-      owner.set(to, `${nameOf(i)}.${en}`)
-    }
-  }
+  return writeHeapSnapshot(path.join(dir, `${name}.heapsnapshot`))
+}
+
+function load (file: string): Heap {
+  return new Heap(JSON.parse(readFileSync(file, 'utf8')) as RawSnapshot)
+}
+
+/** Self size and count per census key. */
+function census (heap: Heap): Map<string, { size: number, count: number }> {
   const out = new Map<string, { size: number, count: number }>()
-  for (let i = 0; i < snap.nodes.length; i += width) {
-    const type = types[snap.nodes[i + fType] as number] as string
-    const name = nameOf(i)
-    const via = owner.get(i)
-    const key = `${type === 'closure' ? 'closures' : name}${via !== undefined ? ` <- ${via}` : ''}`
+  for (let i = 0; i < heap.raw.nodes.length; i += heap.width) {
+    const key = heap.key(i)
     const e = out.get(key) ?? { size: 0, count: 0 }
-    e.size += snap.nodes[i + fSize] as number
+    e.size += heap.size(i)
     e.count++
     out.set(key, e)
   }
   return out
+}
+
+/** Prints where the new objects of the rows matching `text` come from and who holds them. */
+function why (old: Set<number>, after: Heap, text: string): void {
+  const picked: number[] = []
+  for (let i = 0; i < after.raw.nodes.length; i += after.width) {
+    if (!old.has(after.id(i)) && after.key(i).includes(text)) picked.push(i)
+  }
+  const tally = (title: string, keys: Iterable<string>): void => {
+    const m = new Map<string, number>()
+    for (const k of keys) m.set(k, (m.get(k) ?? 0) + 1)
+    console.log(`\n${title}`)
+    for (const [k, c] of [...m].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${(c / CONNS).toFixed(2).padStart(8)}  ${k}`)
+  }
+  console.log(`\n--why ${JSON.stringify(text)}: ${picked.length} new objects (${(picked.length / CONNS).toFixed(1)} per connection)`)
+  // The closure behind each object: itself, or the closure owning its array.
+  tally('closures (self, or owner of the array), per connection:', picked.flatMap((i) => {
+    const c = after.type(i) === 'closure' ? i : after.ownerNode.get(i)
+    return c !== undefined && after.type(c) === 'closure' ? [after.location(c)] : []
+  }))
+  // Retainer paths: from the object (or the array's owner) up DEPTH levels, skipping
+  // the owner edge itself; the first non-weak retainer at each level.
+  tally(`retainer paths (${DEPTH} levels), per connection:`, picked.map((i) => {
+    let n = after.ownerNode.get(i) ?? i
+    const path = [after.describe(n)]
+    const seen = new Set([n])
+    for (let d = 0; d < DEPTH; d++) {
+      const r = after.retainers(n).find(([p]) => !seen.has(p))
+      if (r === undefined) break
+      n = r[0]
+      seen.add(n)
+      path.push(`${r[1]} of ${after.describe(n)}`)
+    }
+    return path.join(' <- ')
+  }))
 }
 
 async function main (): Promise<void> {
@@ -108,19 +266,29 @@ async function main (): Promise<void> {
   // Warm-up: code and caches that the first connections create are not per connection.
   await Promise.all((await open(50)).map(async (c) => { await c.close() }))
   await new Promise((resolve) => setTimeout(resolve, 1000))
-  const before = await census()
+  const dir = mkdtempSync(path.join(tmpdir(), 'lp2p-memory-objects-'))
+  const beforeFile = await snapshot(dir, 'before')
   const held = await open(CONNS)
   await new Promise((resolve) => setTimeout(resolve, 2000))
-  const after = await census()
-  const rows = [...after].map(([k, a]) => {
-    const b = before.get(k) ?? { size: 0, count: 0 }
-    return { what: k, bytes: (a.size - b.size) / CONNS, count: (a.count - b.count) / CONNS }
+  const afterFile = await snapshot(dir, 'after')
+  await Promise.all([dialer.stop(), listener.stop()])
+  let before: Heap | undefined = load(beforeFile)
+  const b = census(before)
+  const old = new Set<number>()
+  if (WHY !== undefined) for (let i = 0; i < before.raw.nodes.length; i += before.width) old.add(before.id(i))
+  before = undefined
+  const after = load(afterFile)
+  rmSync(dir, { recursive: true, force: true })
+  const a = census(after)
+  const rows = [...a].map(([k, x]) => {
+    const y = b.get(k) ?? { size: 0, count: 0 }
+    return { what: k, bytes: (x.size - y.size) / CONNS, count: (x.count - y.count) / CONNS }
   }).filter((r) => r.bytes > 0).sort((x, y) => y.bytes - x.bytes)
   const total = rows.reduce((s, r) => s + r.bytes, 0)
   console.log(`JS heap per connection (listener + dialer, ${CONNS} connections held, ${held.length} open): ${(total / 1024).toFixed(1)} KiB in self sizes`)
   console.log('   bytes  objects  constructor / type')
   for (const r of rows.slice(0, TOP)) console.log(`${r.bytes.toFixed(0).padStart(8)} ${r.count.toFixed(1).padStart(8)}  ${r.what}`)
-  await Promise.all([dialer.stop(), listener.stop()])
+  if (WHY !== undefined) why(old, after, WHY)
 }
 
 void main()

@@ -23,7 +23,23 @@ const MEMORY_RATIO = 0.25
 /** Time for identify and other per-connection background work to finish, ms. */
 const SETTLE_MS = 2000
 
-interface Usage { rss: number, heapTotal: number, heapUsed: number, external: number, arrayBuffers: number }
+interface Usage {
+  rss: number, heapTotal: number, heapUsed: number, external: number, arrayBuffers: number
+  /** V8 heap per space: [bytes committed, bytes in use]. */
+  spaces?: Record<string, [number, number]>
+}
+
+/** Committed and used bytes of the V8 spaces whose name starts with `prefix`. */
+function space (u: Usage, prefix: string): [number, number] {
+  let committed = 0
+  let used = 0
+  for (const [name, [c, n]] of Object.entries(u.spaces ?? {})) {
+    if (!name.startsWith(prefix)) continue
+    committed += c
+    used += n
+  }
+  return [committed, used]
+}
 
 export async function measureMemory (ctx: Ctx): Promise<MeasureResult> {
   const { opts, log } = ctx
@@ -58,19 +74,33 @@ export async function measureMemory (ctx: Ctx): Promise<MeasureResult> {
         heap[impl]?.push(kib(l0.heapUsed + l0.external, l1.heapUsed + l1.external))
         // Where the RSS growth sits: V8 heap (used, and reserved), Buffers/ArrayBuffers
         // (external), and the rest (native: OpenSSL key and cipher objects, libuv
-        // handles, allocator slack).
+        // handles, allocator slack). The heap is split further: the young generation
+        // (semi-spaces, whose committed size follows the allocation rate, not what is
+        // kept), the old generation (old, code, map and large-object spaces: what the
+        // connections keep, and its slack).
+        const parts: string[] = []
         for (const [side, a, b] of [['listener', l0, l1], ['dialer', d0, d1]] as const) {
-          breakdown.push({
+          const [newA, newUsedA] = space(a, 'new_')
+          const [newB, newUsedB] = space(b, 'new_')
+          const oldA = [a.heapTotal - newA, a.heapUsed - newUsedA]
+          const oldB = [b.heapTotal - newB, b.heapUsed - newUsedB]
+          const entry = {
             impl, run: rep + 1, side,
             rss: kib(a.rss, b.rss),
             heapTotal: kib(a.heapTotal, b.heapTotal),
             heapUsed: kib(a.heapUsed, b.heapUsed),
+            youngCommitted: kib(newA, newB),
+            oldCommitted: kib(oldA[0] as number, oldB[0] as number),
+            oldUsed: kib(oldA[1] as number, oldB[1] as number),
             external: kib(a.external, b.external),
             arrayBuffers: kib(a.arrayBuffers, b.arrayBuffers),
             native: kib(a.rss - a.heapTotal - a.external, b.rss - b.heapTotal - b.external)
-          })
+          }
+          breakdown.push(entry)
+          parts.push(`${side} heap used ${entry.heapUsed.toFixed(1)} (old ${entry.oldUsed.toFixed(1)} of ${entry.oldCommitted.toFixed(1)} committed, young ${entry.youngCommitted.toFixed(1)} committed: ${(newA / 2 ** 20).toFixed(1)} -> ${(newB / 2 ** 20).toFixed(1)} MiB), external ${entry.external.toFixed(1)}, native ${entry.native.toFixed(1)}`)
         }
         log(`memory run ${rep + 1}/${opts.memoryRuns}: ${impl} listener ${kib(l0.rss, l1.rss).toFixed(1)} KiB/conn, dialer ${kib(d0.rss, d1.rss).toFixed(1)} KiB/conn (${n} connections)`)
+        log(`  ${impl} KiB/conn: ${parts.join('; ')}`)
         await p.dialer.call('release')
       } finally {
         await stopPair(p)

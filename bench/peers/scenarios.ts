@@ -11,6 +11,7 @@
  */
 import { createServer, connect, type Server } from 'node:net'
 import { performance } from 'node:perf_hooks'
+import { getHeapSpaceStatistics } from 'node:v8'
 import { serve } from './rpc.js'
 
 export interface PerfTiming {
@@ -73,15 +74,22 @@ function hostFor (host: string, worker: number): string {
   return host === '127.0.0.1' ? `127.0.0.${worker + 1}` : host
 }
 
-/** Resident memory after a full garbage collection (the process runs with --expose-gc). */
-async function settledMemory (): Promise<NodeJS.MemoryUsage> {
+/**
+ * Resident memory after a full garbage collection (the process runs with --expose-gc),
+ * with the V8 heap per space: `spaces[name]` is [bytes committed, bytes in use], so
+ * the breakdown can tell the young generation's semi-spaces (grown by the allocation
+ * rate, not by what is kept) from the old generation that holds the connections.
+ */
+async function settledMemory (): Promise<NodeJS.MemoryUsage & { spaces: Record<string, [number, number]> }> {
   const gc = (globalThis as { gc?: () => void }).gc
   if (gc === undefined) throw new Error('run with --expose-gc')
   for (let i = 0; i < 3; i++) {
     gc()
     await sleep(50)
   }
-  return process.memoryUsage()
+  const spaces: Record<string, [number, number]> = {}
+  for (const s of getHeapSpaceStatistics()) spaces[s.space_name] = [s.physical_space_size, s.space_used_size]
+  return { ...process.memoryUsage(), spaces }
 }
 
 /** Serves the benchmark commands for `impl` over IPC. */

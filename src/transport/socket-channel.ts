@@ -34,6 +34,10 @@ import { codes, Lp2pError } from '../errors.js'
  */
 export const CORK_LIMIT = 16 * 1024
 
+/** The channel of a socket, for the shared listeners below (one property, no closures). */
+const kChannel = Symbol('lp2p.socketChannel')
+type OwnedSocket = Duplex & { [kChannel]?: SocketChannel }
+
 export class SocketChannel extends ChannelBase {
   /** The underlying socket; a TLS upgrade takes it over after `detach()` and `flush()`. */
   readonly socket: Duplex
@@ -41,20 +45,51 @@ export class SocketChannel extends ChannelBase {
   #ended = false
   /** True while the socket is corked by us, until the scheduled immediate (or a flush). */
   #corked = false
-  readonly #onImmediate = (): void => { this.flush() }
 
   constructor (socket: Duplex, remoteAddr: Multiaddr, localAddr?: Multiaddr) {
     super(remoteAddr, localAddr)
     this.socket = socket
-    socket.on('data', (chunk: Buffer) => { this.deliverData(chunk) })
-    socket.on('end', () => { this.deliverEnd() })
-    socket.on('drain', () => { this.deliverDrain() })
-    socket.on('error', (err: Error) => {
-      this.#error ??= new Lp2pError(codes.ERR_CONNECTION_CLOSED, `connection error: ${err.message}`, { cause: err })
-    })
-    socket.on('close', () => { this.deliverClose(this.#error) })
+    // The listeners are shared functions that find this channel on the socket: an idle
+    // connection keeps no closure per event (each one also costs a property dictionary
+    // under tsx, whose esbuild `keepNames` renames every arrow function).
+    ;(socket as OwnedSocket)[kChannel] = this
+    socket.on('data', SocketChannel.#onSocketData)
+    socket.on('end', SocketChannel.#onSocketEnd)
+    socket.on('drain', SocketChannel.#onSocketDrain)
+    socket.on('error', SocketChannel.#onSocketError)
+    socket.on('close', SocketChannel.#onSocketClose)
     // A socket that already ended or closed before we wrapped it.
     if (socket.destroyed) this.deliverClose(this.#error)
+  }
+
+  static #of (socket: Duplex): SocketChannel {
+    return (socket as OwnedSocket)[kChannel] as SocketChannel
+  }
+
+  static #onSocketData (this: Duplex, chunk: Buffer): void {
+    SocketChannel.#of(this).deliverData(chunk)
+  }
+
+  static #onSocketEnd (this: Duplex): void {
+    SocketChannel.#of(this).deliverEnd()
+  }
+
+  static #onSocketDrain (this: Duplex): void {
+    SocketChannel.#of(this).deliverDrain()
+  }
+
+  static #onSocketError (this: Duplex, err: Error): void {
+    const channel = SocketChannel.#of(this)
+    channel.#error ??= new Lp2pError(codes.ERR_CONNECTION_CLOSED, `connection error: ${err.message}`, { cause: err })
+  }
+
+  static #onSocketClose (this: Duplex): void {
+    const channel = SocketChannel.#of(this)
+    channel.deliverClose(channel.#error)
+  }
+
+  static #onImmediate (channel: SocketChannel): void {
+    channel.flush()
   }
 
   write (chunk: Uint8Array): boolean {
@@ -116,6 +151,6 @@ export class SocketChannel extends ChannelBase {
     if (this.#corked) return
     this.#corked = true
     this.socket.cork()
-    setImmediate(this.#onImmediate)
+    setImmediate(SocketChannel.#onImmediate, this)
   }
 }

@@ -24,6 +24,7 @@ import type { MuxedStream, StreamMuxer, StreamMuxerInit } from '../../interfaces
 import { AbortError, codes, Lp2pError } from '../../errors.js'
 import { GoAwayCode } from './frame.js'
 import { YamuxSession, type SessionHandler } from './session.js'
+import type { StreamState } from './stream-state.js'
 import { YamuxStream } from './stream.js'
 import type { YamuxConfig } from './config.js'
 
@@ -38,6 +39,17 @@ export type Clock = () => number
  * GoAway and finish, while a peer that never closes cannot hold the connection open.
  */
 export const CLOSE_GRACE_MS = 10_000
+
+/** The default {@link Clock}: one function for every muxer. */
+const monotonic: Clock = () => performance.now()
+
+/**
+ * Muxers whose flush is deferred, in the order they asked: the i-th run of the shared
+ * microtask takes the i-th entry, so every muxer keeps its own place among other
+ * microtasks and ticks exactly as with a closure per muxer (see `#scheduleFlush`).
+ */
+const flushFifo: Array<YamuxMuxer | undefined> = []
+let flushFifoHead = 0
 
 export class YamuxMuxer implements StreamMuxer {
   readonly protocol = YAMUX_PROTOCOL
@@ -56,44 +68,62 @@ export class YamuxMuxer implements StreamMuxer {
   #keepAlive: NodeJS.Timeout | undefined
   #keepAliveAt = Infinity
   #grace: NodeJS.Timeout | undefined
-  #idleWaiters: Array<() => void> = []
-  #channelCloseWaiters: Array<() => void> = []
+  /** Callers of `close()` waiting for the last stream, then for the channel's close; rare, so created on demand. */
+  #idleWaiters: Array<() => void> | undefined
+  #channelCloseWaiters: Array<() => void> | undefined
 
-  constructor (channel: ByteChannel, init: StreamMuxerInit, config: YamuxConfig, clock: Clock = () => performance.now()) {
+  constructor (channel: ByteChannel, init: StreamMuxerInit, config: YamuxConfig, clock: Clock = monotonic) {
     this.#channel = channel
     this.#init = init
     this.#config = config
     this.#clock = clock
-    const handler: SessionHandler = {
-      onInboundStream: (state) => {
-        const stream = new YamuxStream(this.#session, this.#config, this.#clock(), state)
-        this.#streams.set(state.id, stream)
-        try {
-          this.#init.onIncomingStream(stream)
-        } catch (err) {
-          stream.destroy(err as Error)
-        }
-      },
-      onOutput: () => { this.#scheduleFlush() },
-      onStreamRemoved: (state) => {
-        this.#streams.delete(state.id)
-        if (this.#streams.size === 0) this.#onIdle()
-      },
-      onRemoteGoAway: () => {
-        if (this.#status === 'open') this.#status = 'closing'
-        if (this.#streams.size === 0) this.#onIdle()
-      },
-      onFailure: (err) => { this.#fail(err) }
-    }
-    this.#session = new YamuxSession(init.direction, config, handler, clock())
-    const channelHandler: ByteChannelHandler = {
-      onData: (chunk) => { this.#onData(chunk) },
-      onEnd: () => { this.#onChannelEnd() },
-      onClose: (err) => { this.#onChannelClose(err) },
-      onDrain: () => { this.#onDrain() }
-    }
-    channel.attach(channelHandler)
+    // One object receives the session's and the channel's events for the muxer's life.
+    const events = new YamuxMuxer.#Events(this)
+    this.#session = new YamuxSession(init.direction, config, events, clock())
+    channel.attach(events)
     this.#armKeepAlive()
+  }
+
+  /**
+   * The session's {@link SessionHandler} and the channel's {@link ByteChannelHandler}
+   * in one small object with shared prototype methods, instead of nine closures per
+   * connection (under tsx each closure also carries a property dictionary from
+   * esbuild's `keepNames`: ~0.3 KiB per closure per idle connection).
+   */
+  static readonly #Events = class MuxerEvents implements SessionHandler, ByteChannelHandler {
+    readonly #m: YamuxMuxer
+    constructor (muxer: YamuxMuxer) { this.#m = muxer }
+
+    onInboundStream (state: StreamState): void {
+      const m = this.#m
+      const stream = new YamuxStream(m.#session, m.#config, m.#clock(), state)
+      m.#streams.set(state.id, stream)
+      try {
+        m.#init.onIncomingStream(stream)
+      } catch (err) {
+        stream.destroy(err as Error)
+      }
+    }
+
+    onOutput (): void { this.#m.#scheduleFlush() }
+
+    onStreamRemoved (state: StreamState): void {
+      const m = this.#m
+      m.#streams.delete(state.id)
+      if (m.#streams.size === 0) m.#onIdle()
+    }
+
+    onRemoteGoAway (): void {
+      const m = this.#m
+      if (m.#status === 'open') m.#status = 'closing'
+      if (m.#streams.size === 0) m.#onIdle()
+    }
+
+    onFailure (err: Lp2pError): void { this.#m.#fail(err) }
+    onData (chunk: Uint8Array): void { this.#m.#onData(chunk) }
+    onEnd (): void { this.#m.#onChannelEnd() }
+    onClose (err?: Error): void { this.#m.#onChannelClose(err) }
+    onDrain (): void { this.#m.#onDrain() }
   }
 
   get status (): 'open' | 'closing' | 'closed' {
@@ -153,7 +183,7 @@ export class YamuxMuxer implements StreamMuxer {
       this.#status = 'closing'
       this.#session.beginClose()
       if (this.#streams.size > 0) {
-        await new Promise<void>((resolve) => { this.#idleWaiters.push(resolve) })
+        await new Promise<void>((resolve) => { (this.#idleWaiters ??= []).push(resolve) })
       }
       if (!this.#isClosed()) {
         // GoAway(0) goes last, once our streams are done: js-libp2p-yamux treats a
@@ -163,7 +193,7 @@ export class YamuxMuxer implements StreamMuxer {
         this.#finish(undefined)
       }
       if (!this.#channelClosed) {
-        await new Promise<void>((resolve) => { this.#channelCloseWaiters.push(resolve) })
+        await new Promise<void>((resolve) => { (this.#channelCloseWaiters ??= []).push(resolve) })
       }
     } finally {
       signal?.removeEventListener('abort', onAbort)
@@ -192,7 +222,7 @@ export class YamuxMuxer implements StreamMuxer {
       if (err !== undefined && err.code !== codes.ERR_CONNECTION_CLOSED) {
         this.#channel.destroy(err)
       } else {
-        this.#grace = setTimeout(() => { this.#channel.destroy() }, CLOSE_GRACE_MS)
+        this.#grace = setTimeout(YamuxMuxer.#onGrace, CLOSE_GRACE_MS, this)
         this.#grace.unref()
       }
     }
@@ -225,10 +255,14 @@ export class YamuxMuxer implements StreamMuxer {
     this.#init.onClose?.(err)
   }
 
+  static #onGrace (muxer: YamuxMuxer): void {
+    muxer.#channel.destroy()
+  }
+
   #onIdle (): void {
     const waiters = this.#idleWaiters
-    this.#idleWaiters = []
-    for (const w of waiters) w()
+    this.#idleWaiters = undefined
+    if (waiters !== undefined) for (const w of waiters) w()
     // Neither side can open streams any more and none is left: close.
     const state = this.#session.state
     if (this.#status === 'closing' && state.kind === 'closing' && state.remote && this.#closing === undefined) {
@@ -285,8 +319,8 @@ export class YamuxMuxer implements StreamMuxer {
     if (this.#grace !== undefined) clearTimeout(this.#grace)
     this.#grace = undefined
     const waiters = this.#channelCloseWaiters
-    this.#channelCloseWaiters = []
-    for (const w of waiters) w()
+    this.#channelCloseWaiters = undefined
+    if (waiters !== undefined) for (const w of waiters) w()
   }
 
   // --- output --------------------------------------------------------------------
@@ -294,12 +328,26 @@ export class YamuxMuxer implements StreamMuxer {
   #scheduleFlush (): void {
     if (this.#flushScheduled) return
     this.#flushScheduled = true
-    queueMicrotask(this.#deferFlush)
+    flushFifo.push(this)
+    queueMicrotask(YamuxMuxer.#deferFlush)
   }
 
-  readonly #deferFlush = (): void => { process.nextTick(this.#flush) }
+  /** The shared microtask: the oldest muxer waiting in `flushFifo` flushes on the next tick. */
+  static #deferFlush (): void {
+    const muxer = flushFifo[flushFifoHead] as YamuxMuxer
+    flushFifo[flushFifoHead++] = undefined
+    if (flushFifoHead === flushFifo.length) {
+      flushFifo.length = 0
+      flushFifoHead = 0
+    }
+    process.nextTick(YamuxMuxer.#flushOf, muxer)
+  }
 
-  readonly #flush = (): void => {
+  static #flushOf (muxer: YamuxMuxer): void {
+    muxer.#flush()
+  }
+
+  #flush (): void {
     this.#flushScheduled = false
     const session = this.#session
     if (this.#status === 'closed' || session.blocked) return
@@ -320,15 +368,15 @@ export class YamuxMuxer implements StreamMuxer {
     if (this.#keepAlive !== undefined && this.#keepAliveAt <= at) return
     this.#clearKeepAlive()
     this.#keepAliveAt = at
-    this.#keepAlive = setTimeout(this.#onKeepAlive, Math.max(0, Math.ceil(at - this.#clock())))
+    this.#keepAlive = setTimeout(YamuxMuxer.#onKeepAlive, Math.max(0, Math.ceil(at - this.#clock())), this)
     this.#keepAlive.unref()
   }
 
-  readonly #onKeepAlive = (): void => {
-    this.#keepAlive = undefined
-    this.#keepAliveAt = Infinity
-    this.#session.handleTimeout(this.#clock())
-    this.#armKeepAlive()
+  static #onKeepAlive (muxer: YamuxMuxer): void {
+    muxer.#keepAlive = undefined
+    muxer.#keepAliveAt = Infinity
+    muxer.#session.handleTimeout(muxer.#clock())
+    muxer.#armKeepAlive()
   }
 
   #clearKeepAlive (): void {

@@ -22,10 +22,24 @@ const ALGORITHM = 'chacha20-poly1305'
 const AEAD_OPTIONS = { authTagLength: TAG_LENGTH } as const
 const MAX_UINT32 = 0xffffffff
 
+/**
+ * The key and nonce handed to `createCipheriv`, shared by every CipherState of the
+ * process: written right before each call (which copies them into the OpenSSL
+ * context at once; JS is single-threaded) and the key wiped right after. A cipher
+ * state itself keeps its key in a 32-byte typed array on the JS heap: node:crypto
+ * moves any typed array it is given into a separate backing store for good (an
+ * ArrayBuffer, its allocation and bookkeeping, ~150 bytes for 12 or 32 bytes of
+ * data), and a pooled `Buffer` slice would pin a whole 8 KiB pool slab per idle
+ * connection. Two cipher states per connection, each with a key and a nonce: about
+ * 0.6 KiB per idle connection saved, plus the slabs.
+ */
+const SCRATCH_KEY = Buffer.alloc(KEY_LENGTH)
+const SCRATCH_NONCE = Buffer.alloc(NONCE_LENGTH)
+
 export class CipherState {
-  #key: Buffer | undefined
-  /** The 12-byte nonce as ChaChaPoly wants it; bytes 4..11 mirror `n`, updated in place. */
-  readonly #nonce = Buffer.alloc(NONCE_LENGTH)
+  /** `k`: a copy on the JS heap (see SCRATCH_KEY), or undefined while empty. */
+  #key: Uint8Array | undefined
+  /** `n` as two 32-bit halves. */
   #lo = 0
   #hi = 0
 
@@ -39,8 +53,11 @@ export class CipherState {
     if (key.byteLength !== KEY_LENGTH) {
       throw new Lp2pError(codes.ERR_INVALID_KEY, `a ChaChaPoly key is ${KEY_LENGTH} bytes, got ${key.byteLength}`)
     }
-    // A private copy: the caller's buffer may be reused.
-    this.#key = Buffer.from(key)
+    // A private copy: the caller's buffer may be reused. `new Uint8Array(32)` stays on
+    // the JS heap as long as it is never handed to native code (see SCRATCH_KEY).
+    const k = new Uint8Array(KEY_LENGTH)
+    k.set(key)
+    this.#key = k
     this.setNonce(0n)
   }
 
@@ -59,8 +76,6 @@ export class CipherState {
     if (n < 0n || n > 0xffffffffffffffffn) throw new RangeError('a Noise nonce is a 64-bit unsigned integer')
     this.#lo = Number(n & 0xffffffffn)
     this.#hi = Number(n >> 32n)
-    this.#nonce.writeUInt32LE(this.#lo, 4)
-    this.#nonce.writeUInt32LE(this.#hi, 8)
   }
 
   /**
@@ -68,10 +83,12 @@ export class CipherState {
    * feeds it (`update`), then calls `final()` and `getAuthTag()`.
    */
   nextCipher (): CipherChaCha20Poly1305 {
-    const key = this.#requireKey(codes.ERR_CONNECTION_CLOSED)
-    const cipher = createCipheriv(ALGORITHM, key, this.#nonce, AEAD_OPTIONS)
-    this.#increment()
-    return cipher
+    this.#prepare(codes.ERR_CONNECTION_CLOSED)
+    try {
+      return createCipheriv(ALGORITHM, SCRATCH_KEY, SCRATCH_NONCE, AEAD_OPTIONS)
+    } finally {
+      SCRATCH_KEY.fill(0)
+    }
   }
 
   /**
@@ -82,10 +99,14 @@ export class CipherState {
    * error and must not release any output before it returned.
    */
   nextDecipher (tag?: Uint8Array): DecipherChaCha20Poly1305 {
-    const key = this.#requireKey(codes.ERR_DECRYPTION_FAILED)
-    const decipher = createDecipheriv(ALGORITHM, key, this.#nonce, AEAD_OPTIONS)
+    this.#prepare(codes.ERR_DECRYPTION_FAILED)
+    let decipher: DecipherChaCha20Poly1305
+    try {
+      decipher = createDecipheriv(ALGORITHM, SCRATCH_KEY, SCRATCH_NONCE, AEAD_OPTIONS)
+    } finally {
+      SCRATCH_KEY.fill(0)
+    }
     if (tag !== undefined) decipher.setAuthTag(tag)
-    this.#increment()
     return decipher
   }
 
@@ -126,36 +147,35 @@ export class CipherState {
     } catch (err) {
       this.#lo = lo
       this.#hi = hi
-      this.#nonce.writeUInt32LE(lo, 4)
-      this.#nonce.writeUInt32LE(hi, 8)
       throw new Lp2pError(codes.ERR_DECRYPTION_FAILED, 'Noise message failed authentication', { cause: err })
     }
     return plaintext
   }
 
   /**
-   * The key, once the nonce is known to be usable. `code` says how exhaustion shows:
-   * a send fails with ERR_CONNECTION_CLOSED (the channel is finished), a receive with
+   * Puts `k` and the current nonce in the scratch buffers and increments `n`, once the
+   * nonce is known to be usable. `code` says how exhaustion shows: a send fails with
+   * ERR_CONNECTION_CLOSED (the channel is finished), a receive with
    * ERR_DECRYPTION_FAILED (the message cannot be authenticated).
    */
-  #requireKey (code: typeof codes.ERR_CONNECTION_CLOSED | typeof codes.ERR_DECRYPTION_FAILED): Buffer {
+  #prepare (code: typeof codes.ERR_CONNECTION_CLOSED | typeof codes.ERR_DECRYPTION_FAILED): void {
     const key = this.#key
     if (key === undefined) throw new Lp2pError(code, 'the Noise cipher state has no key yet')
-    if (this.#lo === MAX_UINT32 && this.#hi === MAX_UINT32) {
+    const lo = this.#lo
+    const hi = this.#hi
+    if (lo === MAX_UINT32 && hi === MAX_UINT32) {
       // §5.1: n = 2^64-1 is reserved; the session must end rather than reuse a nonce.
       throw new Lp2pError(code, 'Noise nonce space exhausted (2^64-1 messages); the connection must be closed')
     }
-    return key
-  }
-
-  #increment (): void {
-    if (this.#lo === MAX_UINT32) {
+    SCRATCH_KEY.set(key)
+    // Bytes 0..3 stay zero; 4..11 are `n`, little-endian (§12.2).
+    SCRATCH_NONCE.writeUInt32LE(lo, 4)
+    SCRATCH_NONCE.writeUInt32LE(hi, 8)
+    if (lo === MAX_UINT32) {
       this.#lo = 0
-      this.#hi++
-      this.#nonce.writeUInt32LE(this.#hi, 8)
+      this.#hi = hi + 1
     } else {
-      this.#lo++
+      this.#lo = lo + 1
     }
-    this.#nonce.writeUInt32LE(this.#lo, 4)
   }
 }

@@ -43,14 +43,21 @@ export class NoiseChannel extends ChannelBase {
     this.#lower = lower
     this.#send = keys.send
     this.#decoder = new TransportDecoder(keys.receive)
-    // One handler object for the channel's life: no closure per message.
-    const handler: ByteChannelHandler = {
-      onData: (chunk) => { this.#onData(chunk) },
-      onEnd: () => { this.#onEnd() },
-      onClose: (err) => { this.deliverClose(err) },
-      onDrain: () => { this.deliverDrain() }
-    }
-    lower.attach(handler)
+    lower.attach(new NoiseChannel.#LowerHandler(this))
+  }
+
+  /**
+   * What the channel below calls: one small object with shared prototype methods
+   * rather than four closures per connection (each closure also costs a property
+   * dictionary under tsx, whose esbuild `keepNames` renames arrow functions).
+   */
+  static readonly #LowerHandler = class LowerHandler implements ByteChannelHandler {
+    readonly #channel: NoiseChannel
+    constructor (channel: NoiseChannel) { this.#channel = channel }
+    onData (chunk: Uint8Array): void { this.#channel.#onData(chunk) }
+    onEnd (): void { this.#channel.#onEnd() }
+    onClose (err?: Error): void { this.#channel.deliverClose(err) }
+    onDrain (): void { this.#channel.deliverDrain() }
   }
 
   write (chunk: Uint8Array): boolean {

@@ -10,7 +10,8 @@
  * released: nothing unauthenticated ever leaves this decoder.
  *
  * Pure and incremental (GUIDE rule 1). Memory held between calls: the plaintext of at
- * most one message in progress (< 64 KiB), a 16-byte tag buffer and one prefix byte.
+ * most one message in progress (< 64 KiB), a tag split across chunks (16 bytes) and
+ * one prefix byte; nothing between messages.
  */
 import type { DecipherChaCha20Poly1305 } from 'node:crypto'
 import { codes, Lp2pError } from '../../errors.js'
@@ -31,7 +32,11 @@ export class TransportDecoder {
   #decipher: DecipherChaCha20Poly1305 | undefined
   /** Plaintext of the current message, held until its tag verifies. */
   #pending: Buffer[] = []
-  readonly #tag = Buffer.alloc(TAG_LENGTH)
+  /**
+   * A tag split across chunks is gathered here; allocated on first need and dropped
+   * with the message, so an idle connection holds no buffer.
+   */
+  #tag: Uint8Array | undefined
   #tagFilled = 0
   #failed = false
 
@@ -84,11 +89,13 @@ export class TransportDecoder {
           pos += TAG_LENGTH
         } else {
           const take = Math.min(TAG_LENGTH - this.#tagFilled, end - pos)
-          this.#tag.set(chunk.subarray(pos, pos + take), this.#tagFilled)
+          const gathered = this.#tag ??= new Uint8Array(TAG_LENGTH)
+          gathered.set(chunk.subarray(pos, pos + take), this.#tagFilled)
           this.#tagFilled += take
           pos += take
           if (this.#tagFilled < TAG_LENGTH) return
-          tag = this.#tag
+          tag = gathered
+          this.#tag = undefined
         }
         this.#finish(tag, out)
       }
