@@ -67,8 +67,18 @@ function profileSummaries (dir: string, measure: string): Record<string, Profile
   return out
 }
 
+/**
+ * Builds `dist/`: the lp2p peers run the compiled package, as its users do (under tsx,
+ * esbuild's `keepNames` would give every closure a property dictionary and skew the
+ * memory figures), and must not run a stale build.
+ */
+function build (): void {
+  execFileSync('npm', ['run', '--silent', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] })
+}
+
 async function main (): Promise<void> {
   const opts = parseOptions(process.argv.slice(2))
+  build()
   const started = Date.now()
   const log = (line: string): void => { process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`) }
   const profileDir = opts.profile ? path.resolve('bench', 'profiles', new Date().toISOString().replace(/[:.]/g, '-')) : undefined

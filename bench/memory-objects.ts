@@ -6,12 +6,13 @@
  * connection for listener + dialer together. The evidence behind the memory measure
  * of `npm run bench`.
  *
- * `--why <text>` explains the rows whose name contains `<text>`: for the objects of
+ * `--why <text>` explains the rows whose name contains `<text>` (or is exactly
+ * `<text>` after a leading `=`): for the objects of
  * those rows that are new in the second snapshot, the source location of closures
  * (the closure itself, or the closure owning an array) and the most common retainer
  * paths (a few levels up), each with its count per connection.
  *
- * Run: node --expose-gc --import tsx bench/memory-objects.ts [--conns 300] [--top 30]
+ * Run: npm run build && node --expose-gc --import tsx bench/memory-objects.ts [--conns 300] [--top 30]
  *        [--why 'closure (anonymous).properties'] [--depth 4]
  */
 import { readFileSync, rmSync, mkdtempSync } from 'node:fs'
@@ -19,9 +20,9 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { writeHeapSnapshot } from 'node:v8'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createNode } from '../src/node.js'
-import { ping } from '../src/protocols/ping.js'
-import type { Connection } from '../src/interfaces/connection.js'
+import { createNode } from '../dist/src/node.js'
+import { ping } from '../dist/src/protocols/ping.js'
+import type { Connection } from '../dist/src/interfaces/connection.js'
 
 const args = process.argv.slice(2)
 const arg = (name: string, fallback: number): number => {
@@ -216,23 +217,34 @@ function census (heap: Heap): Map<string, { size: number, count: number }> {
 function why (old: Set<number>, after: Heap, text: string): void {
   const picked: number[] = []
   for (let i = 0; i < after.raw.nodes.length; i += after.width) {
-    if (!old.has(after.id(i)) && after.key(i).includes(text)) picked.push(i)
+    const key = after.key(i)
+    if (!old.has(after.id(i)) && (text.startsWith('=') ? key === text.slice(1) : key.includes(text))) picked.push(i)
   }
-  const tally = (title: string, keys: Iterable<string>): void => {
-    const m = new Map<string, number>()
-    for (const k of keys) m.set(k, (m.get(k) ?? 0) + 1)
+  // Each entry: [key, bytes of the picked object]; rows show objects and bytes per
+  // connection, sorted by bytes.
+  const tally = (title: string, entries: Iterable<[string, number]>): void => {
+    const m = new Map<string, [number, number]>()
+    for (const [k, size] of entries) {
+      const e = m.get(k) ?? [0, 0]
+      e[0]++
+      e[1] += size
+      m.set(k, e)
+    }
     console.log(`\n${title}`)
-    for (const [k, c] of [...m].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${(c / CONNS).toFixed(2).padStart(8)}  ${k}`)
+    console.log(' objects    bytes')
+    for (const [k, [c, size]] of [...m].sort((a, b) => b[1][1] - a[1][1]).slice(0, 25)) {
+      console.log(`${(c / CONNS).toFixed(2).padStart(8)} ${(size / CONNS).toFixed(0).padStart(8)}  ${k}`)
+    }
   }
   console.log(`\n--why ${JSON.stringify(text)}: ${picked.length} new objects (${(picked.length / CONNS).toFixed(1)} per connection)`)
   // The closure behind each object: itself, or the closure owning its array.
-  tally('closures (self, or owner of the array), per connection:', picked.flatMap((i) => {
+  tally('closures (self, or owner of the array), per connection:', picked.flatMap((i): Array<[string, number]> => {
     const c = after.type(i) === 'closure' ? i : after.ownerNode.get(i)
-    return c !== undefined && after.type(c) === 'closure' ? [after.location(c)] : []
+    return c !== undefined && after.type(c) === 'closure' ? [[after.location(c), after.size(i)]] : []
   }))
   // Retainer paths: from the object (or the array's owner) up DEPTH levels, skipping
   // the owner edge itself; the first non-weak retainer at each level.
-  tally(`retainer paths (${DEPTH} levels), per connection:`, picked.map((i) => {
+  tally(`retainer paths (${DEPTH} levels), per connection:`, picked.map((i): [string, number] => {
     let n = after.ownerNode.get(i) ?? i
     const path = [after.describe(n)]
     const seen = new Set([n])
@@ -243,7 +255,7 @@ function why (old: Set<number>, after: Heap, text: string): void {
       seen.add(n)
       path.push(`${r[1]} of ${after.describe(n)}`)
     }
-    return path.join(' <- ')
+    return [path.join(' <- '), after.size(i)]
   }))
 }
 

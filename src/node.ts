@@ -19,7 +19,7 @@ import type { Transport, TransportListener } from './interfaces/transport.js'
 import type { NodeEvents, NodeOptions } from './node-options.js'
 import { codes, invalidArgType, Lp2pError } from './errors.js'
 import { generateKeyPair, peerIdFromPrivateKey } from './identity/index.js'
-import { ConnectionImpl } from './connection/connection.js'
+import { ConnectionImpl, type ConnectionInit } from './connection/connection.js'
 import { ConnectionManager } from './connection-manager/connection-manager.js'
 import { Dialer } from './dialer/dialer.js'
 import { parseTarget, type DialTarget } from './dialer/target.js'
@@ -52,6 +52,8 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
   readonly agentVersion: string
 
   readonly #options: NodeOptions
+  /** What every connection of this node reports to it (one object, see ConnectionInit). */
+  readonly #connectionInit: ConnectionInit
   readonly #transports: Transport[]
   readonly #upgrader: Upgrader
   readonly #connections: ConnectionManager
@@ -70,6 +72,16 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
     super()
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options)
     this.#options = options
+    this.#connectionInit = {
+      onIncomingStream: (stream, c) => { this.#onIncomingStream(stream, c) },
+      onStreamOpen: (stream) => { this.#trackStream(stream) },
+      onClose: (c, err) => {
+        this.#connections.remove(c)
+        this.emit('connection:close', c, err)
+      },
+      streamNegotiationTimeout: options.timeouts?.streamNegotiation ?? 10_000,
+      closeTimeout: options.timeouts?.connectionClose ?? 5_000
+    }
     this.privateKey = options.privateKey ?? generateKeyPair('Ed25519')
     this.peerId = peerIdFromPrivateKey(this.privateKey)
     this.peerStore = options.peerStore ?? new MemoryPeerStore()
@@ -281,17 +293,7 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
   }
 
   #addConnection (upgraded: Upgraded, opened: number): Connection {
-    const conn = new ConnectionImpl(upgraded, opened, {
-      id: `${++this.#nextConnId}`,
-      onIncomingStream: (stream, c) => { this.#onIncomingStream(stream, c) },
-      onStreamOpen: (stream) => { this.#trackStream(stream) },
-      onClose: (c, err) => {
-        this.#connections.remove(c)
-        this.emit('connection:close', c, err)
-      },
-      streamNegotiationTimeout: this.#options.timeouts?.streamNegotiation ?? 10_000,
-      closeTimeout: this.#options.timeouts?.connectionClose ?? 5_000
-    })
+    const conn = new ConnectionImpl(upgraded, opened, `${++this.#nextConnId}`, this.#connectionInit)
     if (conn.status === 'closed') return conn
     this.#connections.add(conn)
     void this.peerStore.patch(conn.remotePeer, {

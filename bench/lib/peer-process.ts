@@ -33,6 +33,8 @@ export interface PeerProcessOptions {
   profileDir?: string
   /** Longest wait for the process to come up, ms. */
   startTimeout?: number
+  /** V8 flags for this measure, after PEER_V8_FLAGS (the same for every implementation). */
+  nodeFlags?: string[]
 }
 
 interface Reply { id: number, ok: boolean, result?: unknown, error?: string }
@@ -62,7 +64,7 @@ export class PeerProcess {
   }
 
   static async start (options: PeerProcessOptions): Promise<PeerProcess> {
-    const nodeArgs = ['--expose-gc', ...PEER_V8_FLAGS, '--import', 'tsx']
+    const nodeArgs = ['--expose-gc', ...PEER_V8_FLAGS, ...(options.nodeFlags ?? []), '--import', 'tsx']
     // One folder per process: Node writes one profile per thread (tsx's loader hooks run
     // in a worker) under its default name, CPU.<date>.<time>.<pid>.<thread>.<seq>; the
     // main thread's is thread 0.
@@ -131,10 +133,12 @@ export interface PairOptions {
   profileDir?: string
   /** Measure name, for profile file names. */
   measure: string
+  /** Extra V8 flags for both processes (see PeerProcessOptions.nodeFlags). */
+  nodeFlags?: string[]
 }
 
 export async function startPair (impl: ImplName, o: PairOptions): Promise<Pair> {
-  const base = { impl, ...(o.profileDir !== undefined ? { profileDir: o.profileDir } : {}) }
+  const base = { impl, ...(o.profileDir !== undefined ? { profileDir: o.profileDir } : {}), ...(o.nodeFlags !== undefined ? { nodeFlags: o.nodeFlags } : {}) }
   const [listener, dialer] = await Promise.all([
     PeerProcess.start({ ...base, label: `${impl}-${o.measure}-listener`, ...(o.listenerNetns !== undefined ? { netns: o.listenerNetns } : {}) }),
     PeerProcess.start({ ...base, label: `${impl}-${o.measure}-dialer`, ...(o.dialerNetns !== undefined ? { netns: o.dialerNetns } : {}) })

@@ -4,12 +4,12 @@
  */
 import { performance } from 'node:perf_hooks'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createNode, type Lp2pNode } from '../../src/node.js'
-import type { Connection } from '../../src/interfaces/connection.js'
-import { ECHO_PROTOCOL, handleEcho } from '../../src/protocols/echo.js'
-import { ping } from '../../src/protocols/ping.js'
-import { PERF_MAX_U64 } from '../../src/protocols/perf-machine.js'
-import { PERF_PROTOCOL, perfHandler, perfOnStream } from '../../src/protocols/perf.js'
+import { createNode, type Lp2pNode } from '../../dist/src/node.js'
+import type { Connection } from '../../dist/src/interfaces/connection.js'
+import { ECHO_PROTOCOL, handleEcho } from '../../dist/src/protocols/echo.js'
+import { ping } from '../../dist/src/protocols/ping.js'
+import { PERF_MAX_U64 } from '../../dist/src/protocols/perf-machine.js'
+import { PERF_PROTOCOL, perfHandler, perfOnStream } from '../../dist/src/protocols/perf.js'
 import { servePeer, type BenchConn, type Impl } from './scenarios.js'
 
 let node: Lp2pNode | undefined

@@ -75,6 +75,19 @@ function hostFor (host: string, worker: number): string {
 }
 
 /**
+ * Allocates ~100 MiB of objects that die at once: every page of the young generation's
+ * semi-spaces is touched, so they are resident at each measurement and their size, not
+ * how much of them earlier work happened to touch, is what RSS includes.
+ */
+function churn (): void {
+  let keep: object[] = []
+  for (let i = 0; i < 2_000_000; i++) {
+    keep.push({ i })
+    if (keep.length === 64) keep = []
+  }
+}
+
+/**
  * Resident memory after a full garbage collection (the process runs with --expose-gc),
  * with the V8 heap per space: `spaces[name]` is [bytes committed, bytes in use], so
  * the breakdown can tell the young generation's semi-spaces (grown by the allocation
@@ -83,6 +96,7 @@ function hostFor (host: string, worker: number): string {
 async function settledMemory (): Promise<NodeJS.MemoryUsage & { spaces: Record<string, [number, number]> }> {
   const gc = (globalThis as { gc?: () => void }).gc
   if (gc === undefined) throw new Error('run with --expose-gc')
+  churn()
   for (let i = 0; i < 3; i++) {
     gc()
     await sleep(50)

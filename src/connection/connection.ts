@@ -9,14 +9,17 @@
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Connection, ConnectionStatus, NewStreamOptions, Stream } from '../interfaces/connection.js'
 import type { PeerId, PublicKey } from '../interfaces/keys.js'
-import type { Direction, MuxedStream, StreamMuxer } from '../interfaces/muxer.js'
+import type { Direction, MuxedStream, StreamMuxer, StreamMuxerInit } from '../interfaces/muxer.js'
 import type { Upgraded } from '../upgrader/upgrader.js'
 import { codes, invalidArgType, Lp2pError } from '../errors.js'
 import { deadline } from '../util/deadline.js'
 import { selectOnStream } from '../negotiation/stream-negotiation.js'
 
+/**
+ * What a connection tells its node. One object per node, shared by all its
+ * connections (each callback gets the connection), so a connection costs no closures.
+ */
 export interface ConnectionInit {
-  id: string
   /** A stream the remote opened; the node negotiates and dispatches it. */
   onIncomingStream: (stream: Stream, connection: ConnectionImpl) => void
   /** A stream of ours whose protocol is agreed (or assumed, when lazy). */
@@ -47,8 +50,8 @@ export class ConnectionImpl implements Connection {
   readonly #init: ConnectionInit
   #closeError: Error | undefined
 
-  constructor (upgraded: Upgraded, opened: number, init: ConnectionInit) {
-    this.id = init.id
+  constructor (upgraded: Upgraded, opened: number, id: string, init: ConnectionInit) {
+    this.id = id
     this.#init = init
     this.remotePeer = upgraded.remotePeer
     this.remotePublicKey = upgraded.remotePublicKey
@@ -59,13 +62,24 @@ export class ConnectionImpl implements Connection {
     this.multiplexer = upgraded.multiplexer
     this.muxerNegotiation = upgraded.muxerNegotiation
     this.timeline = { open: opened, upgraded: Date.now() }
-    this.#muxer = upgraded.muxerFactory.createStreamMuxer(upgraded.channel, {
-      direction: upgraded.direction,
-      onIncomingStream: (stream) => {
-        init.onIncomingStream(this.#adopt(stream), this)
-      },
-      onClose: (err) => { this.#closed(err) }
-    })
+    this.#muxer = upgraded.muxerFactory.createStreamMuxer(upgraded.channel, new ConnectionImpl.#MuxerHooks(this))
+  }
+
+  /** The muxer's {@link StreamMuxerInit}: prototype methods, no closures per connection. */
+  static readonly #MuxerHooks = class MuxerHooks implements StreamMuxerInit {
+    readonly #c: ConnectionImpl
+    readonly direction: Direction
+    constructor (connection: ConnectionImpl) {
+      this.#c = connection
+      this.direction = connection.direction
+    }
+
+    onIncomingStream (stream: MuxedStream): void {
+      const c = this.#c
+      c.#init.onIncomingStream(c.#adopt(stream), c)
+    }
+
+    onClose (err?: Error): void { this.#c.#closed(err) }
   }
 
   get status (): ConnectionStatus {

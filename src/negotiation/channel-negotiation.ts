@@ -110,7 +110,8 @@ export function lazySelectOnChannel (channel: ByteChannel, protocol: string): La
 
 export class LazyChannel implements ByteChannel {
   readonly #inner: ByteChannel
-  readonly #machine: DialerMachine
+  /** The negotiation, until the answer is settled (then dropped: nothing kept per connection). */
+  #machine: DialerMachine | undefined
   #handler: ByteChannelHandler | undefined
   #settled = false
   /** Destroyed by us (the next layer failed, timed out or was aborted). */
@@ -125,7 +126,7 @@ export class LazyChannel implements ByteChannel {
     inner.attach({
       onData: (chunk) => { this.#onData(chunk) },
       onEnd: () => {
-        if (!this.#settled) this.#after(this.#machine.receiveEnd())
+        if (this.#machine !== undefined) this.#after(this.#machine.receiveEnd())
         else this.#handler?.onEnd()
       },
       onClose: (err) => {
@@ -133,7 +134,7 @@ export class LazyChannel implements ByteChannel {
         // a later attach() of the inner channel redelivers the close. A close we
         // caused is not the remote refusing the protocol: `error` stays unset, so the
         // next layer's own error (a timeout, an abort) is what gets reported.
-        if (!this.#settled && !this.#destroyed) this.#after(this.#machine.receiveEnd())
+        if (this.#machine !== undefined && !this.#destroyed) this.#after(this.#machine.receiveEnd())
         this.#handler?.onClose(this.#error ?? err)
       },
       onDrain: () => { this.#handler?.onDrain() }
@@ -184,7 +185,7 @@ export class LazyChannel implements ByteChannel {
   resume (): void { this.#inner.resume() }
 
   #onData (chunk: Uint8Array): void {
-    if (this.#settled) {
+    if (this.#machine === undefined) {
       this.#handler?.onData(chunk)
       return
     }
@@ -194,13 +195,15 @@ export class LazyChannel implements ByteChannel {
   #after (state: DialerState): void {
     if (state.kind === 'failed') {
       this.#settled = true
+      this.#machine = undefined
       this.#error = state.error
       this.#inner.destroy(state.error)
       return
     }
     if (state.kind !== 'done') return
     this.#settled = true
-    const rest = this.#machine.takeRemaining()
+    const rest = (this.#machine as DialerMachine).takeRemaining()
+    this.#machine = undefined
     const handler = this.#handler
     if (handler === undefined) {
       // Nobody reads yet: the inner channel holds the rest until attach().

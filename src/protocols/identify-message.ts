@@ -16,8 +16,10 @@
  * about content: an address that does not parse is dropped, not fatal, because one
  * unknown multiaddr protocol in a peer's list must not hide the rest.
  */
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { ProtobufReader, ProtobufWriter } from '../wire/protobuf.js'
+import { copyBytes } from '../wire/bytes.js'
+import { multiaddrCache } from '../util/multiaddr-cache.js'
 
 /**
  * Largest Identify message accepted: 8 KiB. Real messages are 0.3-2 KiB (a public key,
@@ -55,7 +57,8 @@ export function encodeIdentify (msg: IdentifyMessage): Uint8Array {
 /**
  * Decodes one message, merging into `into` when given (go-libp2p may send the
  * information in several messages on one stream; repeated fields accumulate, single
- * fields take the last value).
+ * fields take the last value). Byte fields that outlive the call are copies, never
+ * views of `bytes`.
  * @throws Lp2pError ERR_INVALID_MESSAGE / ERR_MESSAGE_TOO_LARGE
  */
 export function decodeIdentify (bytes: Uint8Array, into?: IdentifyMessage): IdentifyMessage {
@@ -63,7 +66,7 @@ export function decodeIdentify (bytes: Uint8Array, into?: IdentifyMessage): Iden
   const r = new ProtobufReader(bytes, { maxSize: MAX_IDENTIFY_MESSAGE_BYTES })
   for (let f = r.next(); f !== 0; f = r.next()) {
     switch (f) {
-      case 1: out.publicKey = r.bytes(); break
+      case 1: out.publicKey = copyBytes(r.bytes()); break
       case 2: {
         const a = parseAddr(r.bytes())
         if (a !== undefined && out.listenAddrs.length < MAX_IDENTIFY_ADDRS) out.listenAddrs.push(a)
@@ -81,16 +84,23 @@ export function decodeIdentify (bytes: Uint8Array, into?: IdentifyMessage): Iden
       }
       case 5: out.protocolVersion = r.string(); break
       case 6: out.agentVersion = r.string(); break
-      case 8: out.signedPeerRecord = r.bytes(); break
+      case 8: out.signedPeerRecord = copyBytes(r.bytes()); break
       default: break
     }
   }
   return out
 }
 
+/**
+ * An address from its bytes. The cache parses a copy: a multiaddr keeps views of the
+ * bytes it was made from, and the result outlives the message (the peer store, the
+ * identify result of the connection), so a view would pin the whole received message
+ * for the connection's life. Shared objects: every connection to a peer brings the
+ * same listen addresses, and a listener is observed at the same address by many.
+ */
 function parseAddr (bytes: Uint8Array): Multiaddr | undefined {
   try {
-    return multiaddr(bytes)
+    return multiaddrCache.fromBytes(bytes)
   } catch {
     return undefined
   }

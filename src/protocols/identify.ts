@@ -17,6 +17,7 @@ import type { PeerId, PrivateKey, PublicKey } from '../interfaces/keys.js'
 import type { PeerStore } from '../interfaces/peer-store.js'
 import { codes, Lp2pError, TimeoutError } from '../errors.js'
 import { peerIdFromPublicKey, publicKeyFromProtobuf } from '../identity/index.js'
+import { bytesEqual } from '../identity/util.js'
 import { deadline } from '../util/deadline.js'
 import { concatBytes } from '../wire/bytes.js'
 import { encodeLengthPrefixed } from '../wire/length-prefixed.js'
@@ -201,7 +202,10 @@ export class IdentifyService {
     const peerId = connection.remotePeer
     let publicKey: PublicKey | undefined
     if (msg.publicKey !== undefined) {
-      publicKey = publicKeyFromProtobuf(msg.publicKey)
+      // Usually the key the security handshake verified: keep that one object rather
+      // than a second copy per connection.
+      const known = connection.remotePublicKey
+      publicKey = bytesEqual(known.bytes, msg.publicKey) ? known : publicKeyFromProtobuf(msg.publicKey)
       if (!peerIdFromPublicKey(publicKey).equals(peerId)) {
         throw new Lp2pError(codes.ERR_PROTOCOL_VIOLATION, `identify from ${peerId.toString()} carries another peer's public key`)
       }

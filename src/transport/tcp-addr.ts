@@ -3,8 +3,9 @@
  * `/ip4|ip6|dns|dns4|dns6/<host>/tcp/<port>` optionally followed by `/p2p/<id>`
  * (`specs/addressing.md`: the `/p2p` component names the peer, not the route).
  */
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { codes, Lp2pError } from '../errors.js'
+import { multiaddrCache } from '../util/multiaddr-cache.js'
 
 export interface TcpTarget {
   host: string
@@ -46,12 +47,15 @@ export function requireTcpTarget (addr: Multiaddr): TcpTarget {
   return t
 }
 
-/** The multiaddr of a socket address as Node reports it. */
+/**
+ * The multiaddr of a socket address as Node reports it; one shared object per address
+ * (see MultiaddrCache: every inbound connection of a listener has the same local one).
+ */
 export function fromSocketAddress (address: string, port: number, family: string | number): Multiaddr {
   const v6 = family === 'IPv6' || family === 6
   // An IPv4 client seen by a dual-stack listener: ::ffff:1.2.3.4
   if (v6 && address.startsWith('::ffff:') && address.includes('.')) {
-    return multiaddr(`/ip4/${address.slice(7)}/tcp/${port}`)
+    return multiaddrCache.fromString(`/ip4/${address.slice(7)}/tcp/${port}`)
   }
-  return multiaddr(`/${v6 ? 'ip6' : 'ip4'}/${address}/tcp/${port}`)
+  return multiaddrCache.fromString(`/${v6 ? 'ip6' : 'ip4'}/${address}/tcp/${port}`)
 }

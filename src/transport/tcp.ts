@@ -17,6 +17,7 @@ import { signalError } from '../util/deadline.js'
 import { SocketChannel } from './socket-channel.js'
 import { fromSocketAddress, requireTcpTarget, toTcpTarget } from './tcp-addr.js'
 import { bindServer, interfaceHosts } from './listen-util.js'
+import { multiaddrCache } from '../util/multiaddr-cache.js'
 
 export interface TcpOptions {
   /**
@@ -94,37 +95,23 @@ class TcpTransport implements Transport {
   }
 }
 
-function wrapSocket (socket: net.Socket, dialed?: Multiaddr, localCache?: LocalAddrCache): SocketChannel {
+function wrapSocket (socket: net.Socket, dialed?: Multiaddr): SocketChannel {
   socket.setNoDelay(true)
   // For a dial, report the address we dialed (it may be a DNS name the user wants to
-  // see again), for an accepted connection the socket's peer address.
-  const remote = dialed ?? (socket.remoteAddress !== undefined && socket.remotePort !== undefined
-    ? fromSocketAddress(socket.remoteAddress, socket.remotePort, socket.remoteFamily ?? 'IPv4')
-    : multiaddr('/ip4/0.0.0.0/tcp/0'))
-  let local: Multiaddr | undefined
+  // see again), for an accepted connection the socket's peer address. Both come from
+  // the shared cache: a connection's addresses live as long as it does, and many
+  // connections have the same one (every inbound connection of a listener has the
+  // same local address; every dial to a server, the same remote one).
+  const remote = dialed !== undefined
+    ? multiaddrCache.fromString(dialed.toString())
+    : socket.remoteAddress !== undefined && socket.remotePort !== undefined
+      ? fromSocketAddress(socket.remoteAddress, socket.remotePort, socket.remoteFamily ?? 'IPv4')
+      : multiaddrCache.fromString('/ip4/0.0.0.0/tcp/0')
   const { localAddress, localPort } = socket
-  if (localAddress !== undefined && localPort !== undefined) {
-    // A listener's accepted sockets share one local address (per interface address):
-    // parse it once rather than per connection.
-    if (localCache !== undefined && localCache.address === localAddress && localCache.port === localPort) {
-      local = localCache.addr
-    } else {
-      local = fromSocketAddress(localAddress, localPort, localAddress.includes(':') ? 'IPv6' : 'IPv4')
-      if (localCache !== undefined) {
-        localCache.address = localAddress
-        localCache.port = localPort
-        localCache.addr = local
-      }
-    }
-  }
+  const local = localAddress !== undefined && localPort !== undefined
+    ? fromSocketAddress(localAddress, localPort, localAddress.includes(':') ? 'IPv6' : 'IPv4')
+    : undefined
   return new SocketChannel(socket, remote, local)
-}
-
-/** The last local address a listener's accepted socket reported, parsed. */
-interface LocalAddrCache {
-  address: string | undefined
-  port: number | undefined
-  addr: Multiaddr | undefined
 }
 
 /**
@@ -137,7 +124,6 @@ class TcpListener implements TransportListener {
   readonly #init: TransportListenerInit
   readonly #options: TcpOptions
   #server: net.Server | undefined
-  readonly #localAddr: LocalAddrCache = { address: undefined, port: undefined, addr: undefined }
   /** The last getAddrs() answer; `expires` (ms since the epoch) only for a wildcard's expansion. */
   #addrs: { addrs: Multiaddr[], expires: number | undefined } | undefined
 
@@ -157,7 +143,7 @@ class TcpListener implements TransportListener {
       keepAlive: keepAliveDelay > 0,
       keepAliveInitialDelay: keepAliveDelay
     }, (socket) => {
-      this.#init.onConnection(wrapSocket(socket, undefined, this.#localAddr))
+      this.#init.onConnection(wrapSocket(socket))
     })
     server.maxConnections = this.#options.maxListenerConnections ?? 4096
     this.#server = server

@@ -1,8 +1,17 @@
 /**
- * Byte helpers shared by the pure codecs: concatenation, and an accumulator that
+ * Byte helpers shared by the pure codecs: copying, concatenation, and an accumulator that
  * joins arbitrary input chunks for an incremental decoder without copying in the
  * common case (a chunk holding whole messages is read in place).
  */
+
+/**
+ * A copy of `bytes` that owns its memory, for bytes kept beyond the message they came
+ * in: a view would pin the whole message, or the read buffer it sits in. (Not
+ * `.slice()`: on a Node `Buffer` that is a view too.)
+ */
+export function copyBytes (bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes)
+}
 
 /** Concatenates `parts` into one new buffer (returns the part itself when alone). */
 export function concatBytes (parts: readonly Uint8Array[]): Uint8Array {

@@ -138,8 +138,8 @@ export class FrameDecoder {
   #chunks: Uint8Array[] = []
   /** Read position in `#chunks[0]`. */
   #offset = 0
-  /** A header split across chunks is gathered here. */
-  readonly #partial = new Uint8Array(HEADER_LENGTH)
+  /** A header split across chunks is gathered here (allocated on first need). */
+  #partial: Uint8Array | undefined
   #partialLength = 0
   #remaining = 0
   #error: Lp2pError | undefined
@@ -188,16 +188,17 @@ export class FrameDecoder {
   }
 
   #gatherHeader (): FrameHeader | undefined {
+    const partial = this.#partial ??= new Uint8Array(HEADER_LENGTH)
     while (this.#partialLength < HEADER_LENGTH) {
       const chunk = this.#chunks[0]
       if (chunk === undefined) return undefined
       const n = Math.min(chunk.byteLength - this.#offset, HEADER_LENGTH - this.#partialLength)
-      this.#partial.set(chunk.subarray(this.#offset, this.#offset + n), this.#partialLength)
+      partial.set(chunk.subarray(this.#offset, this.#offset + n), this.#partialLength)
       this.#partialLength += n
       this.#advance(chunk, n)
     }
     this.#partialLength = 0
-    return this.#check(decodeOrFail(this, this.#partial, 0))
+    return this.#check(decodeOrFail(this, partial, 0))
   }
 
   #check (header: FrameHeader): FrameHeader {
@@ -214,7 +215,10 @@ export class FrameDecoder {
   #advance (chunk: Uint8Array, n: number): void {
     this.#offset += n
     if (this.#offset === chunk.byteLength) {
-      this.#chunks.shift()
+      // Drained: a fresh array rather than shift(), which would keep the emptied
+      // array's capacity for the life of an idle connection.
+      if (this.#chunks.length === 1) this.#chunks = []
+      else this.#chunks.shift()
       this.#offset = 0
     }
   }

@@ -6,8 +6,9 @@
  * frames (window updates, ACKs, pings) form one contiguous buffer, and a Data frame
  * is its header followed by views of the writer's own buffers: nothing is copied
  * here. The arena is never written twice (memory handed to the channel stays as it
- * was), and arenas are small slices of Node's shared buffer pool, so an idle session
- * holds no arena at all.
+ * was), arenas are small slices of Node's shared buffer pool, and the queue lets go of
+ * its arena whenever it is taken: an idle session holds no arena at all (a kept slice
+ * would pin its whole 8 KiB pool slab).
  */
 import { HEADER_LENGTH, writeHeader } from './frame.js'
 
@@ -16,9 +17,10 @@ import { HEADER_LENGTH, writeHeader } from './frame.js'
  * `Buffer.allocUnsafe` slices, so an arena costs no allocation of its own.
  */
 const ARENA_HEADERS = 85
+const NO_ARENA = new Uint8Array(0)
 
 export class OutputQueue {
-  #arena: Uint8Array = new Uint8Array(0)
+  #arena: Uint8Array = NO_ARENA
   /** Next free byte of the arena. */
   #pos = 0
   /** Start of the run of headers not yet closed into `#chunks`. */
@@ -58,6 +60,9 @@ export class OutputQueue {
     this.#closeRun()
     const out = this.#chunks
     this.#chunks = []
+    this.#arena = NO_ARENA
+    this.#pos = 0
+    this.#runStart = 0
     this.#frames = 0
     this.#dataBytes = 0
     return out
