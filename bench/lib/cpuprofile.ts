@@ -60,7 +60,8 @@ function shortUrl (url: string): string {
   if (nm >= 0) return p.slice(nm + 'node_modules/'.length)
   if (p.startsWith('node:')) return p
   const rel = path.relative(process.cwd(), p)
-  return rel.startsWith('..') ? p : rel
+  // The lp2p peers run the build: dist/src/x.js is src/x.ts (line numbers are the build's).
+  return rel.startsWith('..') ? p : rel.replace(/^dist\/(src\/.*)\.js$/, '$1.ts')
 }
 
 /** Self time per function and per file of one profile. */
