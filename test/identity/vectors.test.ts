@@ -1,6 +1,7 @@
 /**
- * Every hex vector of specs/peer-ids.md ("Test vectors", read from the spec file itself)
- * and the go-libp2p fixtures of specs/test-vectors/go-libp2p-crypto.
+ * Every hex vector of specs/peer-ids.md ("Test vectors") and the go-libp2p fixtures of
+ * specs/test-vectors/go-libp2p-crypto, from test/fixtures/spec-vectors (checked against
+ * the spec file itself when it is at hand).
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -9,15 +10,15 @@ import { join } from 'node:path'
 import { peerIdFromPublicKey, peerIdFromString, privateKeyFromProtobuf, publicKeyFromProtobuf, type KeyType } from '../../src/identity/index.js'
 import { decodeDerSignature } from '../../src/identity/ecdsa-signature.js'
 import { toHex, utf8 } from './helpers.js'
+import { GO_CRYPTO_FIXTURES, peerIdVectors, specMissing, specText } from '../helpers/spec-vectors.js'
 
-const SPECS = '/work/shared/specs'
-const spec = readFileSync(join(SPECS, 'peer-ids.md'), 'utf8')
+const VECTORS = peerIdVectors()
 
-/** The `bytes` cell of the vector table row whose first cell is `name`. */
+/** The hex of the vector table row `name`. */
 function vector (name: string): string {
-  const row = spec.split('\n').find((l) => l.split('|')[1]?.trim() === name)
-  assert.ok(row !== undefined, `no row "${name}" in peer-ids.md`)
-  return (row.split('|')[2] as string).trim().toLowerCase()
+  const hex = VECTORS[name]
+  assert.ok(hex !== undefined, `no row "${name}" in the peer-ids.md vectors`)
+  return hex
 }
 
 // Peer ids computed from the vectors (cross-checked against js-libp2p in js-interop.test.ts).
@@ -29,9 +30,15 @@ const SPEC_VECTORS: Array<{ row: string, type: KeyType, id: string }> = [
 ]
 
 describe('peer-ids.md test vectors', () => {
-  it('the spec table has exactly the eight vectors we test', () => {
-    const rows = spec.split('\n').filter((l) => /^\|\s*(ECDSA|ED25519|secp256k1|rsa) (private|public) key/.test(l))
-    assert.equal(rows.length, 8)
+  it('the fixture has exactly the eight vectors we test', () => {
+    assert.equal(Object.keys(VECTORS).length, 8)
+  })
+
+  it('the fixture is the table of specs/peer-ids.md', { skip: specMissing('peer-ids.md') }, () => {
+    const rows = (specText('peer-ids.md') as string).split('\n')
+      .map((l) => l.split('|').map((c) => c.trim()))
+      .filter((c) => /^(ECDSA|ED25519|secp256k1|rsa) (private|public) key$/.test(c[1] ?? ''))
+    assert.deepEqual(Object.fromEntries(rows.map((c) => [c[1], (c[2] as string).toLowerCase()])), VECTORS)
   })
 
   for (const v of SPEC_VECTORS) {
@@ -57,7 +64,7 @@ describe('peer-ids.md test vectors', () => {
 })
 
 describe('go-libp2p fixtures (core/crypto/test_data)', () => {
-  const dir = join(SPECS, 'test-vectors/go-libp2p-crypto')
+  const dir = GO_CRYPTO_FIXTURES
   const message = utf8('Libp2p is the _best_!')
   const fixtures: Array<{ n: number, type: KeyType, deterministic: boolean }> = [
     { n: 0, type: 'RSA', deterministic: true },

@@ -1,6 +1,5 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto'
 import fc from 'fast-check'
@@ -20,18 +19,14 @@ import type { KeyType } from '../../../src/interfaces/keys.js'
 import { encodeOctetString, encodeSequence } from '../../../src/security/tls/der-encode.js'
 import { isLp2pError } from '../../../src/errors.js'
 import { buildCertificate, ED25519_ALG, p256Key, RSA_SHA256 } from './helpers.js'
+import { specMissing, specText, tlsCertificateVectors } from '../../helpers/spec-vectors.js'
 
 const KEY_TYPES: KeyType[] = ['Ed25519', 'secp256k1', 'ECDSA', 'RSA']
 const NOW = Date.now()
 
-/** The certificate test vectors of tls.md, read from the spec file itself. */
+/** The certificate test vectors of tls.md (test/fixtures/spec-vectors). */
 function specVectors (): Array<{ title: string, der: Uint8Array, peerId: string | undefined }> {
-  const md = readFileSync(new URL('../../../../shared/specs/tls.md', import.meta.url), 'utf8')
-  const out = []
-  for (const m of md.matchAll(/### (\d\. [^\n]+)\n\n[\s\S]*?Certificate:\n```\n([0-9a-f]+)\n```(?:\n\nPeerId: `(\w+)`)?/g)) {
-    out.push({ title: m[1] as string, der: Uint8Array.from(Buffer.from(m[2] as string, 'hex')), peerId: m[3] })
-  }
-  return out
+  return tlsCertificateVectors().map((v) => ({ title: v.title, der: Uint8Array.from(Buffer.from(v.certificate, 'hex')), peerId: v.peerId }))
 }
 
 function assertRejected (fn: () => unknown, pattern: RegExp): void {
@@ -45,9 +40,16 @@ function assertRejected (fn: () => unknown, pattern: RegExp): void {
 describe('tls.md certificate test vectors', () => {
   const vectors = specVectors()
 
-  it('finds all four vectors in the spec', () => {
+  it('has all four vectors of the spec', () => {
     assert.equal(vectors.length, 4)
     assert.deepEqual(vectors.map((v) => v.peerId !== undefined), [true, true, true, false])
+  })
+
+  it('the fixture is what specs/tls.md says', { skip: specMissing('tls.md') }, () => {
+    const md = specText('tls.md') as string
+    const inSpec = [...md.matchAll(/### (\d\. [^\n]+)\n\n[\s\S]*?Certificate:\n```\n([0-9a-f]+)\n```(?:\n\nPeerId: `(\w+)`)?/g)]
+      .map((m) => ({ title: m[1], certificate: m[2], ...(m[3] !== undefined ? { peerId: m[3] } : {}) }))
+    assert.deepEqual(inSpec, tlsCertificateVectors())
   })
 
   for (const v of vectors.filter((v) => v.peerId !== undefined)) {
