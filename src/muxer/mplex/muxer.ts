@@ -16,6 +16,7 @@
 import type { ByteChannel, ByteChannelHandler } from '../../interfaces/channel.js'
 import type { Direction, MuxedStream, StreamMuxer, StreamMuxerInit } from '../../interfaces/muxer.js'
 import { AbortError, codes, Lp2pError } from '../../errors.js'
+import { channelCloseError, remoteEndError } from '../channel-close.js'
 import { MplexSession, type SessionHandler } from './session.js'
 import { MplexStream, streamName } from './stream.js'
 import type { StreamState } from './stream-state.js'
@@ -234,22 +235,14 @@ export class MplexMuxer implements StreamMuxer {
   #onChannelEnd (): void {
     if (this.#status === 'closed') return
     const open = this.#streams.size
-    this.#finish(open > 0 ? new Lp2pError(codes.ERR_CONNECTION_CLOSED, `the remote ended the connection with ${open} streams open`) : undefined)
+    this.#finish(remoteEndError(open))
   }
 
   #onChannelClose (err: Error | undefined): void {
     this.#onChannelClosed()
     if (this.#status === 'closed') return
     this.#status = 'closed'
-    const open = this.#streams.size
-    let e: Error | undefined
-    if (err !== undefined) {
-      e = err instanceof Lp2pError && err.code === codes.ERR_CONNECTION_CLOSED
-        ? err
-        : new Lp2pError(codes.ERR_CONNECTION_CLOSED, `the connection closed: ${err.message}`, { cause: err })
-    } else if (open > 0) {
-      e = new Lp2pError(codes.ERR_CONNECTION_CLOSED, `the connection closed with ${open} streams open`)
-    }
+    const e = channelCloseError(err, this.#streams.size)
     this.#session.terminate(e)
     this.#finalize(e)
   }

@@ -22,6 +22,7 @@ import { performance } from 'node:perf_hooks'
 import type { ByteChannel, ByteChannelHandler } from '../../interfaces/channel.js'
 import type { MuxedStream, StreamMuxer, StreamMuxerInit } from '../../interfaces/muxer.js'
 import { AbortError, codes, Lp2pError } from '../../errors.js'
+import { channelCloseError, remoteEndError } from '../channel-close.js'
 import { GoAwayCode } from './frame.js'
 import { YamuxSession, type SessionHandler } from './session.js'
 import type { StreamState } from './stream-state.js'
@@ -293,7 +294,7 @@ export class YamuxMuxer implements StreamMuxer {
   #onChannelEnd (): void {
     if (this.#status === 'closed') return
     const open = this.#streams.size
-    this.#finish(open > 0 ? new Lp2pError(codes.ERR_CONNECTION_CLOSED, `the remote ended the connection with ${open} streams open`) : undefined)
+    this.#finish(remoteEndError(open))
   }
 
   #onChannelClose (err: Error | undefined): void {
@@ -301,15 +302,7 @@ export class YamuxMuxer implements StreamMuxer {
     if (this.#status === 'closed') return
     this.#status = 'closed'
     this.#clearTimers()
-    const open = this.#streams.size
-    let e: Error | undefined
-    if (err !== undefined) {
-      e = err instanceof Lp2pError && err.code === codes.ERR_CONNECTION_CLOSED
-        ? err
-        : new Lp2pError(codes.ERR_CONNECTION_CLOSED, `the connection closed: ${err.message}`, { cause: err })
-    } else if (open > 0) {
-      e = new Lp2pError(codes.ERR_CONNECTION_CLOSED, `the connection closed with ${open} streams open`)
-    }
+    const e = channelCloseError(err, this.#streams.size)
     this.#session.terminate(e)
     this.#finalize(e)
   }
