@@ -241,6 +241,36 @@ export function servePeer (impl: Impl): void {
       })
     },
 
+    /**
+     * The floor of the streams measure: `total` 1-byte echoes, one after the other, over
+     * one plain TCP connection to the tcpEcho server (no libp2p, no crypto).
+     */
+    async tcpEchoLoop (a: { host: string, port: number, total: number }) {
+      const s = connect({ host: a.host, port: a.port, noDelay: true })
+      await new Promise<void>((resolve, reject) => {
+        s.once('connect', resolve)
+        s.once('error', reject)
+      })
+      try {
+        const one = Buffer.from([1])
+        const latencies: number[] = []
+        const t0 = performance.now()
+        for (let i = 0; i < a.total; i++) {
+          const start = performance.now()
+          await new Promise<void>((resolve, reject) => {
+            s.once('data', () => { resolve() })
+            s.once('error', reject)
+            s.write(one)
+          })
+          s.removeAllListeners('error')
+          latencies.push(performance.now() - start)
+        }
+        return { seconds: (performance.now() - t0) / 1000, latencies }
+      } finally {
+        s.destroy()
+      }
+    },
+
     async stopTcpEcho () {
       tcpEcho?.close()
       return null
