@@ -126,6 +126,63 @@ export async function writeAll (s: MuxedStream, data: Uint8Array, chunkSize = 64
   s.end()
 }
 
+/** Resolves at 'drain' or 'close', whichever comes first, leaving no listener behind. */
+export async function drainOrClose (s: MuxedStream): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const done = (): void => { s.off('drain', done); s.off('close', done); resolve() }
+    s.on('drain', done).on('close', done)
+  })
+}
+
+/**
+ * Writes `data` to `w` in `chunk`-byte pieces (the first piece is already written)
+ * until the writer is stalled: write() returned false and no 'drain' came for 20
+ * turns. `stalled` false: all of `data` went out.
+ */
+export async function writeUntilStalled (w: MuxedStream, data: Uint8Array, chunk: number): Promise<{ written: number, sawFalse: boolean, stalled: boolean }> {
+  let written = chunk
+  let sawFalse = false
+  while (written < data.byteLength) {
+    const ok = w.write(data.subarray(written, written + chunk))
+    written += chunk
+    if (!ok) {
+      sawFalse = true
+      const drained = await Promise.race([once(w, 'drain').then(() => true), ticks(20).then(() => false)])
+      if (!drained) return { written, sawFalse, stalled: true }
+    }
+  }
+  return { written, sawFalse, stalled: false }
+}
+
+/**
+ * Writes 16 KiB chunks to `w` as fast as the connection takes them until `w` is
+ * destroyed (a reset is the only thing that can stop it) or `bound` bytes are
+ * written. Returns the bytes written and the most `r` held unread meanwhile.
+ */
+export async function writeUntilReset (w: MuxedStream, r: MuxedStream, bound: number): Promise<{ written: number, maxHeld: number }> {
+  const chunk = randomBytes(16 * 1024)
+  let written = 0
+  let maxHeld = 0
+  while (!w.destroyed && written < bound) {
+    if (!w.write(chunk)) await drainOrClose(w)
+    written += chunk.byteLength
+    maxHeld = Math.max(maxHeld, r.readableLength)
+  }
+  return { written, maxHeld }
+}
+
+/** A new stream from the dialer to the listener carries a message both ways to its end. */
+export async function assertStillFlowing (p: MuxerPair, inbound: Promise<MuxedStream> = p.nextInbound(), other?: MuxedStream, message = 'still flowing'): Promise<void> {
+  if (other === undefined) {
+    other = p.dialer.newStream()
+    other.end(message)
+  }
+  const s = await inbound
+  assert.equal((await readAll(s)).toString(), message)
+  s.end()
+  await readAll(other)
+}
+
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
 
 export function muxerConformance (name: string, factory: () => StreamMuxerFactory, options: ConformanceOptions = {}): void {
@@ -270,18 +327,7 @@ export function muxerConformance (name: string, factory: () => StreamMuxerFactor
       w.write(data.subarray(0, chunk))
       const r = await p.nextInbound()
       r.pause()
-      let written = chunk
-      let sawFalse = false
-      // Write until the writer is stalled: write() false and no drain for a while.
-      while (written < total) {
-        const ok = w.write(data.subarray(written, written + chunk))
-        written += chunk
-        if (!ok) {
-          sawFalse = true
-          const drained = await Promise.race([once(w, 'drain').then(() => true), ticks(20).then(() => false)])
-          if (!drained) break
-        }
-      }
+      const { written, sawFalse } = await writeUntilStalled(w, data, chunk)
       assert.ok(sawFalse, 'write() returned false')
       assert.ok(written < total, 'the writer was stopped before the end')
       await ticks(20)
@@ -297,10 +343,7 @@ export function muxerConformance (name: string, factory: () => StreamMuxerFactor
       other.end('still flowing')
       const otherIn = p.nextInbound()
       if (stalledReader === 'flow-control') {
-        const s = await otherIn
-        assert.equal((await readAll(s)).toString(), 'still flowing')
-        s.end()
-        await readAll(other)
+        await assertStillFlowing(p, otherIn, other)
       } else {
         const early = await Promise.race([otherIn.then(() => true), ticks(20).then(() => false)])
         assert.equal(early, false, 'a blocked connection carries no other stream')
@@ -308,20 +351,11 @@ export function muxerConformance (name: string, factory: () => StreamMuxerFactor
       // Resume: everything arrives, in order.
       const received = readAll(r)
       r.resume()
-      while (written < total) {
-        if (!w.write(data.subarray(written, written + chunk))) await once(w, 'drain')
-        written += chunk
-      }
-      w.end()
+      await writeAll(w, data.subarray(written), chunk)
       const got = await received
       assert.equal(got.byteLength, total)
       assert.equal(sha256(got), sha256(data))
-      if (stalledReader !== 'flow-control') {
-        const s = await otherIn
-        assert.equal((await readAll(s)).toString(), 'still flowing')
-        s.end()
-        await readAll(other)
-      }
+      if (stalledReader !== 'flow-control') await assertStillFlowing(p, otherIn, other)
       r.end()
       await readAll(w)
       await p.dialer.close()
@@ -335,28 +369,13 @@ export function muxerConformance (name: string, factory: () => StreamMuxerFactor
       r.pause()
       const rClosed = closedWith(r)
       const wClosed = closedWith(w)
-      const chunk = randomBytes(16 * 1024)
-      let written = 0
-      let maxHeld = 0
       // Nothing can stop this writer but the reset: bound the loop well past the window.
-      while (!w.destroyed && written < 64 * receiveWindow) {
-        if (!w.write(chunk)) await new Promise<void>((resolve) => {
-          const done = (): void => { w.off('drain', done); w.off('close', done); resolve() }
-          w.on('drain', done).on('close', done)
-        })
-        written += chunk.byteLength
-        maxHeld = Math.max(maxHeld, r.readableLength)
-      }
+      const { maxHeld } = await writeUntilReset(w, r, 64 * receiveWindow)
       const rErr = await rClosed
       assert.ok(isLp2pError(rErr), `the reader's stream fails with an Lp2pError, got ${String(rErr)}`)
       assert.ok(isLp2pError(await wClosed, codes.ERR_STREAM_RESET), 'the writer sees a reset')
       assert.ok(maxHeld <= receiveWindow, `reader held ${maxHeld} > window ${receiveWindow}`)
-      const other = p.dialer.newStream()
-      other.end('still flowing')
-      const otherIn = await p.nextInbound()
-      assert.equal((await readAll(otherIn)).toString(), 'still flowing')
-      otherIn.end()
-      await readAll(other)
+      await assertStillFlowing(p)
       await p.dialer.close()
     })
 

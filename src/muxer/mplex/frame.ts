@@ -123,7 +123,8 @@ export class FrameDecoder {
   #chunks: Uint8Array[] = []
   /** Read position in `#chunks[0]`. */
   #offset = 0
-  readonly #partial = new Uint8Array(MAX_PREFIX_LENGTH)
+  /** A prefix split across chunks is gathered here (allocated on first need). */
+  #partial: Uint8Array | undefined
   #partialLength = 0
   #remaining = 0
   #error: Lp2pError | undefined
@@ -180,13 +181,14 @@ export class FrameDecoder {
    * they belong to the prefix.
    */
   #gatherPrefix (): FrameHeader | undefined {
+    const partial = this.#partial ??= new Uint8Array(MAX_PREFIX_LENGTH)
     for (;;) {
       const chunk = this.#chunks[0]
       if (chunk === undefined) return undefined
       const n = Math.min(chunk.byteLength - this.#offset, MAX_PREFIX_LENGTH - this.#partialLength)
       const before = this.#partialLength
-      this.#partial.set(chunk.subarray(this.#offset, this.#offset + n), before)
-      const r = this.#decode(this.#partial, 0, before + n)
+      partial.set(chunk.subarray(this.#offset, this.#offset + n), before)
+      const r = this.#decode(partial, 0, before + n)
       if (r !== undefined) {
         this.#partialLength = 0
         this.#advance(chunk, r.size - before)
@@ -217,7 +219,10 @@ export class FrameDecoder {
   #advance (chunk: Uint8Array, n: number): void {
     this.#offset += n
     if (this.#offset === chunk.byteLength) {
-      this.#chunks.shift()
+      // Drained: a fresh array rather than shift(), which would keep the emptied
+      // array's capacity for the life of an idle connection (as in yamux/frame.ts).
+      if (this.#chunks.length === 1) this.#chunks = []
+      else this.#chunks.shift()
       this.#offset = 0
     }
   }

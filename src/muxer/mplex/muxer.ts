@@ -17,6 +17,7 @@ import type { ByteChannel, ByteChannelHandler } from '../../interfaces/channel.j
 import type { Direction, MuxedStream, StreamMuxer, StreamMuxerInit } from '../../interfaces/muxer.js'
 import { AbortError, codes, Lp2pError } from '../../errors.js'
 import { channelCloseError, remoteEndError } from '../channel-close.js'
+import { deferFlush, type FlushTarget } from '../flush.js'
 import { MplexSession, type SessionHandler } from './session.js'
 import { MplexStream, streamName } from './stream.js'
 import type { StreamState } from './stream-state.js'
@@ -39,6 +40,8 @@ export class MplexMuxer implements StreamMuxer {
   readonly #config: MplexConfig
   readonly #direction: Direction
   readonly #session: MplexSession
+  /** The {@link #Events} object: the deferred flush calls it too. */
+  readonly #events: FlushTarget
   /** By `MuxedStream.id`, in opening order. */
   readonly #streams = new Map<string, MplexStream>()
   #status: 'open' | 'closing' | 'closed' = 'open'
@@ -48,40 +51,54 @@ export class MplexMuxer implements StreamMuxer {
   #channelClosed = false
   #finalized = false
   #grace: NodeJS.Timeout | undefined
-  #idleWaiters: Array<() => void> = []
-  #channelCloseWaiters: Array<() => void> = []
+  /** Callers of `close()` waiting for the last stream, then for the channel's close; rare, so created on demand. */
+  #idleWaiters: Array<() => void> | undefined
+  #channelCloseWaiters: Array<() => void> | undefined
 
   constructor (channel: ByteChannel, init: StreamMuxerInit, config: MplexConfig) {
     this.#channel = channel
     this.#init = init
     this.#config = config
     this.#direction = init.direction
-    const handler: SessionHandler = {
-      onInboundStream: (state) => {
-        const stream = new MplexStream(this.#session, this.#config, this.#direction, state)
-        this.#streams.set(stream.id, stream)
-        try {
-          this.#init.onIncomingStream(stream)
-        } catch (err) {
-          stream.destroy(err as Error)
-        }
-      },
-      onOutput: () => { this.#scheduleFlush() },
-      onStreamRemoved: (state) => { this.#onStreamRemoved(state) },
-      onInputUnblocked: () => { queueMicrotask(this.#resumeInput) },
-      onFailure: (err) => { this.#fail(err) }
+    const events = this.#events = new MplexMuxer.#Events(this)
+    this.#session = new MplexSession(config, events)
+    channel.attach(events)
+  }
+
+  /**
+   * The session's {@link SessionHandler}, the channel's {@link ByteChannelHandler} and
+   * the deferred flush's {@link FlushTarget} in one small object with shared prototype
+   * methods, instead of a closure per event per connection (as in the yamux driver).
+   */
+  static readonly #Events = class MuxerEvents implements SessionHandler, ByteChannelHandler, FlushTarget {
+    readonly #m: MplexMuxer
+    constructor (muxer: MplexMuxer) { this.#m = muxer }
+
+    onInboundStream (state: StreamState): void {
+      const m = this.#m
+      const stream = new MplexStream(m.#session, m.#config, m.#direction, state)
+      m.#streams.set(stream.id, stream)
+      try {
+        m.#init.onIncomingStream(stream)
+      } catch (err) {
+        stream.destroy(err as Error)
+      }
     }
-    this.#session = new MplexSession(config, handler)
-    const channelHandler: ByteChannelHandler = {
-      onData: (chunk) => {
-        this.#session.receive(chunk)
-        this.#updateInput()
-      },
-      onEnd: () => { this.#onChannelEnd() },
-      onClose: (err) => { this.#onChannelClose(err) },
-      onDrain: () => { this.#onDrain() }
+
+    onOutput (): void { this.#m.#scheduleFlush() }
+    onStreamRemoved (state: StreamState): void { this.#m.#onStreamRemoved(state) }
+    onInputUnblocked (): void { queueMicrotask(() => { this.#m.#resumeInput() }) }
+    onFailure (err: Lp2pError): void { this.#m.#fail(err) }
+
+    onData (chunk: Uint8Array): void {
+      this.#m.#session.receive(chunk)
+      this.#m.#updateInput()
     }
-    channel.attach(channelHandler)
+
+    onEnd (): void { this.#m.#onChannelEnd() }
+    onClose (err?: Error): void { this.#m.#onChannelClose(err) }
+    onDrain (): void { this.#m.#onDrain() }
+    onFlush (): void { this.#m.#flush() }
   }
 
   get status (): 'open' | 'closing' | 'closed' {
@@ -137,11 +154,11 @@ export class MplexMuxer implements StreamMuxer {
       this.#status = 'closing'
       this.#session.beginClose()
       if (this.#streams.size > 0) {
-        await new Promise<void>((resolve) => { this.#idleWaiters.push(resolve) })
+        await new Promise<void>((resolve) => { (this.#idleWaiters ??= []).push(resolve) })
       }
       if (!this.#isClosed()) this.#finish(undefined)
       if (!this.#channelClosed) {
-        await new Promise<void>((resolve) => { this.#channelCloseWaiters.push(resolve) })
+        await new Promise<void>((resolve) => { (this.#channelCloseWaiters ??= []).push(resolve) })
       }
     } finally {
       signal?.removeEventListener('abort', onAbort)
@@ -167,7 +184,7 @@ export class MplexMuxer implements StreamMuxer {
       this.#channel.resume()
     }
     if (!this.#channelClosed) {
-      this.#grace = setTimeout(() => { this.#channel.destroy() }, CLOSE_GRACE_MS)
+      this.#grace = setTimeout(MplexMuxer.#onGrace, CLOSE_GRACE_MS, this)
       this.#grace.unref()
     }
     this.#finalize(err)
@@ -198,6 +215,10 @@ export class MplexMuxer implements StreamMuxer {
     this.#init.onClose?.(err)
   }
 
+  static #onGrace (muxer: MplexMuxer): void {
+    muxer.#channel.destroy()
+  }
+
   #onStreamRemoved (state: StreamState): void {
     this.#streams.delete(streamName(state.id, state.initiator === (this.#direction === 'outbound')))
     if (this.#streams.size === 0) this.#releaseIdleWaiters()
@@ -205,13 +226,13 @@ export class MplexMuxer implements StreamMuxer {
 
   #releaseIdleWaiters (): void {
     const waiters = this.#idleWaiters
-    this.#idleWaiters = []
-    for (const w of waiters) w()
+    this.#idleWaiters = undefined
+    if (waiters !== undefined) for (const w of waiters) w()
   }
 
   // --- channel events ------------------------------------------------------------
 
-  readonly #resumeInput = (): void => {
+  #resumeInput (): void {
     this.#session.resumeInput()
     this.#updateInput()
   }
@@ -252,8 +273,8 @@ export class MplexMuxer implements StreamMuxer {
     if (this.#grace !== undefined) clearTimeout(this.#grace)
     this.#grace = undefined
     const waiters = this.#channelCloseWaiters
-    this.#channelCloseWaiters = []
-    for (const w of waiters) w()
+    this.#channelCloseWaiters = undefined
+    if (waiters !== undefined) for (const w of waiters) w()
   }
 
   // --- output --------------------------------------------------------------------
@@ -261,12 +282,10 @@ export class MplexMuxer implements StreamMuxer {
   #scheduleFlush (): void {
     if (this.#flushScheduled) return
     this.#flushScheduled = true
-    queueMicrotask(this.#deferFlush)
+    deferFlush(this.#events)
   }
 
-  readonly #deferFlush = (): void => { process.nextTick(this.#flush) }
-
-  readonly #flush = (): void => {
+  #flush (): void {
     this.#flushScheduled = false
     const session = this.#session
     if (this.#status === 'closed' || session.blocked) return

@@ -34,9 +34,9 @@
 import { codes, Lp2pError } from '../../errors.js'
 import { Flag, FrameDecoder, MAX_STREAM_ID, sentByInitiator, type FrameHeader } from './frame.js'
 import { OutputQueue } from './output.js'
-import { SendScheduler } from './send-scheduler.js'
+import { SendScheduler } from '../send-scheduler.js'
 import { StreamState, type StreamSink } from './stream-state.js'
-import { MAX_QUEUED_CONTROL_FRAMES, MAX_STREAM_NAME_BYTES, type MplexConfig } from './config.js'
+import { MAX_QUEUED_CONTROL_FRAMES, MAX_QUEUED_DATA, MAX_STREAM_NAME_BYTES, type MplexConfig } from './config.js'
 import type { WriteQueue } from '../write-queue.js'
 
 export type SessionState =
@@ -73,7 +73,8 @@ export class MplexSession {
   readonly #handler: SessionHandler
   readonly #decoder: FrameDecoder
   readonly #output = new OutputQueue()
-  readonly #scheduler: SendScheduler
+  /** mplex has no send window: the connection-wide budget is the only limit. */
+  readonly #scheduler: SendScheduler<StreamState>
   /** Streams we opened, by id. */
   readonly #ours = new Map<number, StreamState>()
   /** Streams the remote opened, by id. */
@@ -89,7 +90,7 @@ export class MplexSession {
     this.#config = config
     this.#handler = handler
     this.#decoder = new FrameDecoder(config.maxMessageSize)
-    this.#scheduler = new SendScheduler(this.#output)
+    this.#scheduler = new SendScheduler(this.#output, MAX_QUEUED_DATA)
   }
 
   get state (): SessionState {

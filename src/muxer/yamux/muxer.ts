@@ -23,6 +23,7 @@ import type { ByteChannel, ByteChannelHandler } from '../../interfaces/channel.j
 import type { MuxedStream, StreamMuxer, StreamMuxerInit } from '../../interfaces/muxer.js'
 import { AbortError, codes, Lp2pError } from '../../errors.js'
 import { channelCloseError, remoteEndError } from '../channel-close.js'
+import { deferFlush, type FlushTarget } from '../flush.js'
 import { GoAwayCode } from './frame.js'
 import { YamuxSession, type SessionHandler } from './session.js'
 import type { StreamState } from './stream-state.js'
@@ -44,14 +45,6 @@ export const CLOSE_GRACE_MS = 10_000
 /** The default {@link Clock}: one function for every muxer. */
 const monotonic: Clock = () => performance.now()
 
-/**
- * Muxers whose flush is deferred, in the order they asked: the i-th run of the shared
- * microtask takes the i-th entry, so every muxer keeps its own place among other
- * microtasks and ticks exactly as with a closure per muxer (see `#scheduleFlush`).
- */
-const flushFifo: Array<YamuxMuxer | undefined> = []
-let flushFifoHead = 0
-
 export class YamuxMuxer implements StreamMuxer {
   readonly protocol = YAMUX_PROTOCOL
   readonly #channel: ByteChannel
@@ -59,6 +52,8 @@ export class YamuxMuxer implements StreamMuxer {
   readonly #config: YamuxConfig
   readonly #clock: Clock
   readonly #session: YamuxSession
+  /** The {@link #Events} object: the deferred flush calls it too. */
+  readonly #events: FlushTarget
   readonly #streams = new Map<number, YamuxStream>()
   #status: 'open' | 'closing' | 'closed' = 'open'
   #closing: Promise<void> | undefined
@@ -78,20 +73,20 @@ export class YamuxMuxer implements StreamMuxer {
     this.#init = init
     this.#config = config
     this.#clock = clock
-    // One object receives the session's and the channel's events for the muxer's life.
-    const events = new YamuxMuxer.#Events(this)
+    const events = this.#events = new YamuxMuxer.#Events(this)
     this.#session = new YamuxSession(init.direction, config, events, clock())
     channel.attach(events)
     this.#armKeepAlive()
   }
 
   /**
-   * The session's {@link SessionHandler} and the channel's {@link ByteChannelHandler}
-   * in one small object with shared prototype methods, instead of nine closures per
-   * connection (under tsx each closure also carries a property dictionary from
-   * esbuild's `keepNames`: ~0.3 KiB per closure per idle connection).
+   * The session's {@link SessionHandler}, the channel's {@link ByteChannelHandler} and
+   * the deferred flush's {@link FlushTarget} in one small object with shared prototype
+   * methods, instead of ten closures per connection (under tsx each closure also
+   * carries a property dictionary from esbuild's `keepNames`: ~0.3 KiB per closure per
+   * idle connection).
    */
-  static readonly #Events = class MuxerEvents implements SessionHandler, ByteChannelHandler {
+  static readonly #Events = class MuxerEvents implements SessionHandler, ByteChannelHandler, FlushTarget {
     readonly #m: YamuxMuxer
     constructor (muxer: YamuxMuxer) { this.#m = muxer }
 
@@ -125,6 +120,7 @@ export class YamuxMuxer implements StreamMuxer {
     onEnd (): void { this.#m.#onChannelEnd() }
     onClose (err?: Error): void { this.#m.#onChannelClose(err) }
     onDrain (): void { this.#m.#onDrain() }
+    onFlush (): void { this.#m.#flush() }
   }
 
   get status (): 'open' | 'closing' | 'closed' {
@@ -321,23 +317,7 @@ export class YamuxMuxer implements StreamMuxer {
   #scheduleFlush (): void {
     if (this.#flushScheduled) return
     this.#flushScheduled = true
-    flushFifo.push(this)
-    queueMicrotask(YamuxMuxer.#deferFlush)
-  }
-
-  /** The shared microtask: the oldest muxer waiting in `flushFifo` flushes on the next tick. */
-  static #deferFlush (): void {
-    const muxer = flushFifo[flushFifoHead] as YamuxMuxer
-    flushFifo[flushFifoHead++] = undefined
-    if (flushFifoHead === flushFifo.length) {
-      flushFifo.length = 0
-      flushFifoHead = 0
-    }
-    process.nextTick(YamuxMuxer.#flushOf, muxer)
-  }
-
-  static #flushOf (muxer: YamuxMuxer): void {
-    muxer.#flush()
+    deferFlush(this.#events)
   }
 
   #flush (): void {

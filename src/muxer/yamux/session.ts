@@ -29,7 +29,7 @@ import { Flag, FrameDecoder, FrameType, GoAwayCode, MAX_UINT32, type FrameHeader
 import { OutputQueue } from './output.js'
 import { StreamState, type StreamSink } from './stream-state.js'
 import { ACK_BACKLOG, MAX_QUEUED_CONTROL_FRAMES, type YamuxConfig } from './config.js'
-import { SendScheduler } from './send-scheduler.js'
+import { YamuxSendScheduler } from './send-scheduler.js'
 import { KeepAlive } from './keep-alive.js'
 import type { WriteQueue } from '../write-queue.js'
 
@@ -68,7 +68,7 @@ export class YamuxSession {
   #unackedOutbound = 0
   readonly #synQueue: StreamState[] = []
   #dirty: StreamState[] = []
-  readonly #scheduler: SendScheduler
+  readonly #scheduler: YamuxSendScheduler
   #outputRequested = false
 
   // the Data frame being received: its header and stream (undefined: discard)
@@ -83,7 +83,7 @@ export class YamuxSession {
     this.#client = direction === 'outbound'
     this.#nextId = this.#client ? 1 : 2
     this.#decoder = new FrameDecoder({ maxDataLength: Math.max(config.maxStreamWindow, config.initialStreamWindow) })
-    this.#scheduler = new SendScheduler(this.#output, config.maxMessageSize)
+    this.#scheduler = new YamuxSendScheduler(this.#output, config.maxMessageSize)
     this.#keepAlive = new KeepAlive(config.keepAliveInterval, config.keepAliveTimeout, now)
   }
 

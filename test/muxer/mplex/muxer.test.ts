@@ -13,8 +13,8 @@ import { MAX_QUEUED_DATA, resolveOptions, type MplexOptions } from '../../../src
 import { MemoryChannel } from '../../../src/transport/memory-channel.js'
 import type { MuxedStream, StreamMuxerInit } from '../../../src/interfaces/muxer.js'
 import { codes, isLp2pError } from '../../../src/errors.js'
-import { collect, type Collector } from '../../helpers/channel.js'
-import { closedWith, connect, readAll, ticks } from '../conformance.js'
+import { rawPeerOf, type RawPeer as RawPeerOf } from '../raw-peer.js'
+import { assertStillFlowing, closedWith, connect, readAll, ticks, writeAll, writeUntilReset, writeUntilStalled } from '../conformance.js'
 
 const KiB = 1024
 const { NewStream, MessageReceiver: MsgR, MessageInitiator: MsgI, CloseReceiver: CloseR, CloseInitiator: CloseI, ResetReceiver: ResetR, ResetInitiator: ResetI } = Flag
@@ -36,56 +36,15 @@ function decode (bytes: Uint8Array): Seen[] {
   return out
 }
 
-/** Resolves at 'drain' or 'close', whichever comes first, leaving no listener behind. */
-async function drainOrClose (s: MuxedStream): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const done = (): void => { s.off('drain', done); s.off('close', done); resolve() }
-    s.on('drain', done).on('close', done)
-  })
-}
-
-interface RawPeer {
-  muxer: MplexMuxer
-  ours: MemoryChannel
-  raw: MemoryChannel
-  seen: Collector
-  inbound: MuxedStream[]
-  closed: Promise<Error | undefined>
-  /** Messages the muxer sent since the last call. */
-  sent: () => Seen[]
-}
+type RawPeer = RawPeerOf<MplexMuxer, Seen>
 
 /** Our muxer on one end; the test speaks raw mplex on the other. */
 function rawPeer (direction: 'inbound' | 'outbound', options: MplexOptions = {}, channelHwm?: number): RawPeer {
-  const [ours, raw] = MemoryChannel.pair(channelHwm === undefined ? {} : { highWaterMark: channelHwm })
-  const seen = collect(raw)
-  const inbound: MuxedStream[] = []
-  let resolveClosed!: (e: Error | undefined) => void
-  const closed = new Promise<Error | undefined>((resolve) => { resolveClosed = resolve })
-  const init: StreamMuxerInit = {
+  return rawPeerOf((ours, init) => new MplexMuxer(ours, init, resolveOptions(options)), decode, {
     direction,
-    onIncomingStream: (s) => {
-      s.on('error', () => {}) // tests that expect an error look at it with closedWith()
-      inbound.push(s)
-    },
-    onClose: (err) => { resolveClosed(err) }
-  }
-  const muxer = new MplexMuxer(ours, init, resolveOptions(options))
-  let offset = 0
-  return {
-    muxer,
-    ours,
-    raw,
-    seen,
-    inbound,
-    closed,
-    sent: () => {
-      const all = seen.bytes()
-      const fresh = all.subarray(offset)
-      offset = all.byteLength
-      return decode(fresh)
-    }
-  }
+    channelHwm,
+    onInbound: (s) => { s.on('error', () => {}) } // tests that expect an error look at it with closedWith()
+  })
 }
 
 describe('mplex driver: wire', () => {
@@ -252,27 +211,15 @@ describe('mplex driver: a reader that stops reading', () => {
     r.pause()
     const rClosed = closedWith(r)
     const wClosed = closedWith(w)
-    let maxHeld = 0
-    const chunk = randomBytes(16 * KiB)
-    let written = 0
     // The writer writes as fast as the connection takes it: mplex cannot slow it down.
-    while (!w.destroyed && written < 64 * limit) {
-      if (!w.write(chunk)) await drainOrClose(w)
-      written += chunk.byteLength
-      maxHeld = Math.max(maxHeld, r.readableLength)
-    }
+    const { written, maxHeld } = await writeUntilReset(w, r, 64 * limit)
     const rErr = await rClosed
     assert.ok(isLp2pError(rErr, codes.ERR_STREAM_BUFFER_FULL), `reader: ${String(rErr)}`)
     assert.ok(isLp2pError(await wClosed, codes.ERR_STREAM_RESET), 'the writer sees a reset')
     assert.ok(maxHeld <= limit, `the reader held ${maxHeld} > ${limit}`)
     assert.ok(written < 64 * limit)
     // The connection and its other streams are unaffected.
-    const other = p.dialer.newStream()
-    other.end('still flowing')
-    const otherIn = await p.nextInbound()
-    assert.equal((await readAll(otherIn)).toString(), 'still flowing')
-    otherIn.end()
-    await readAll(other)
+    await assertStillFlowing(p)
     await p.dialer.close()
   })
 
@@ -286,19 +233,7 @@ describe('mplex driver: a reader that stops reading', () => {
     w.write(data.subarray(0, chunk))
     const r = await p.nextInbound()
     r.pause()
-    let written = chunk
-    let stalled = false
-    while (written < total) {
-      const ok = w.write(data.subarray(written, written + chunk))
-      written += chunk
-      if (!ok) {
-        const drained = await Promise.race([once(w, 'drain').then(() => true), ticks(20).then(() => false)])
-        if (!drained) {
-          stalled = true
-          break
-        }
-      }
-    }
+    const { written, stalled } = await writeUntilStalled(w, data, chunk)
     assert.ok(stalled, 'the writer was stalled')
     await ticks(20)
     assert.ok(r.readableLength <= limit, `reader holds ${r.readableLength}`)
@@ -319,18 +254,11 @@ describe('mplex driver: a reader that stops reading', () => {
     // The reader resumes: everything arrives, in order, and so does the other stream.
     const received = readAll(r)
     r.resume()
-    while (written < total) {
-      if (!w.write(data.subarray(written, written + chunk))) await once(w, 'drain')
-      written += chunk
-    }
-    w.end()
+    await writeAll(w, data.subarray(written), chunk)
     const got = await received
     assert.equal(got.byteLength, total)
     assert.equal(sha256(got), sha256(data))
-    const otherStream = await otherIn
-    assert.equal((await readAll(otherStream)).toString(), 'behind the stalled reader')
-    otherStream.end()
-    await readAll(other)
+    await assertStillFlowing(p, otherIn, other, 'behind the stalled reader')
     r.end()
     await readAll(w)
     await p.dialer.close()

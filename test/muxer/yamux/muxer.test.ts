@@ -12,7 +12,7 @@ import { resolveOptions, type YamuxOptions } from '../../../src/muxer/yamux/conf
 import { MemoryChannel } from '../../../src/transport/memory-channel.js'
 import type { MuxedStream, StreamMuxerInit } from '../../../src/interfaces/muxer.js'
 import { codes, isLp2pError } from '../../../src/errors.js'
-import { collect, type Collector } from '../../helpers/channel.js'
+import { rawPeerOf, type RawPeer } from '../raw-peer.js'
 import { closedWith, connect, readAll, ticks, writeAll } from '../conformance.js'
 
 const KiB = 1024
@@ -37,43 +37,9 @@ function frames (bytes: Uint8Array): Seen[] {
   return out
 }
 
-interface RawPeer {
-  muxer: YamuxMuxer
-  raw: MemoryChannel
-  seen: Collector
-  inbound: MuxedStream[]
-  closed: Promise<Error | undefined>
-  /** Frames the muxer sent since the last call. */
-  sent: () => Seen[]
-}
-
 /** Our muxer on one end; the test speaks raw frames on the other. */
-function rawPeer (direction: 'inbound' | 'outbound', options: YamuxOptions = {}, clock?: () => number, channelHwm?: number): RawPeer {
-  const [ours, raw] = MemoryChannel.pair(channelHwm === undefined ? {} : { highWaterMark: channelHwm })
-  const seen = collect(raw)
-  const inbound: MuxedStream[] = []
-  let resolveClosed!: (e: Error | undefined) => void
-  const closed = new Promise<Error | undefined>((resolve) => { resolveClosed = resolve })
-  const init: StreamMuxerInit = {
-    direction,
-    onIncomingStream: (s) => { inbound.push(s) },
-    onClose: (err) => { resolveClosed(err) }
-  }
-  const muxer = new YamuxMuxer(ours, init, resolveOptions(options), clock)
-  let offset = 0
-  return {
-    muxer,
-    raw,
-    seen,
-    inbound,
-    closed,
-    sent: () => {
-      const all = seen.bytes()
-      const fresh = all.subarray(offset)
-      offset = all.byteLength
-      return frames(fresh)
-    }
-  }
+function rawPeer (direction: 'inbound' | 'outbound', options: YamuxOptions = {}, clock?: () => number, channelHwm?: number): RawPeer<YamuxMuxer, Seen> {
+  return rawPeerOf((ours, init) => new YamuxMuxer(ours, init, resolveOptions(options), clock), frames, { direction, channelHwm })
 }
 
 describe('yamux driver: output', () => {

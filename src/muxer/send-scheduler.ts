@@ -1,24 +1,33 @@
 /**
- * Who may send data now, and who waits. Pure.
+ * Who may frame data now, and in what order held-back streams continue: the
+ * connection-wide send budget, shared by the yamux and mplex sessions. Pure.
  *
- * mplex has no send window: the only limit is the connection. A stream may frame data
- * unless the channel is backpressured (its write returned false) or MAX_QUEUED_DATA
- * bytes already wait for the next flush. Streams held back wait in one FIFO and are
- * woken oldest first when the flush goes out or the channel drains; a woken stream
- * that must wait again goes to the back, so one bulk writer cannot starve the others.
+ * No stream may frame data while the channel is backpressured (its write returned
+ * false) or once `maxQueuedData` payload bytes wait for the next flush. Streams held
+ * by that budget wait in one FIFO and are woken oldest first when a flush goes out or
+ * the channel drains; a woken stream that must wait again goes to the back, so one
+ * bulk writer cannot starve the others.
  */
-import type { OutputQueue } from './output.js'
-import type { StreamState } from './stream-state.js'
-import { MAX_QUEUED_DATA } from './config.js'
+import type { StreamSink } from './stream-base.js'
 
-export class SendScheduler {
-  readonly #output: OutputQueue
-  #waiting = new Set<StreamState>()
+/** What the scheduler needs of a session's stream record. */
+export interface Sender {
+  /** Held back and owed an `onWritable` (set and cleared by the scheduler). */
+  waiting: boolean
+  readonly sink: StreamSink
+}
+
+export class SendScheduler<S extends Sender> {
+  readonly #output: { readonly dataBytes: number }
+  readonly #maxQueuedData: number
+  #waiting = new Set<S>()
   #blocked = false
   #stopped = false
 
-  constructor (output: OutputQueue) {
+  /** `output`: the session's queue for the next flush (its queued payload bytes count). */
+  constructor (output: { readonly dataBytes: number }, maxQueuedData: number) {
     this.#output = output
+    this.#maxQueuedData = maxQueuedData
   }
 
   /** The channel refused more and has not drained yet. */
@@ -28,18 +37,18 @@ export class SendScheduler {
 
   /** No stream may frame data now. */
   get full (): boolean {
-    return this.#blocked || this.#stopped || this.#output.dataBytes >= MAX_QUEUED_DATA
+    return this.#blocked || this.#stopped || this.#output.dataBytes >= this.#maxQueuedData
   }
 
   /** The stream has data it could not frame: it waits for the next flush or drain. */
-  wait (s: StreamState): void {
+  wait (s: S): void {
     if (this.#stopped) return
     s.waiting = true
     this.#waiting.add(s)
   }
 
-  /** The stream left the session. */
-  forget (s: StreamState): void {
+  /** The stream left the session (or no longer waits for the budget). */
+  forget (s: S): void {
     if (!s.waiting) return
     s.waiting = false
     this.#waiting.delete(s)
@@ -70,7 +79,7 @@ export class SendScheduler {
     const turn = [...this.#waiting]
     this.#waiting = new Set()
     for (let i = 0; i < turn.length; i++) {
-      const s = turn[i] as StreamState
+      const s = turn[i] as S
       if (!s.waiting) continue
       if (this.full) {
         // The budget ran out again: the rest keep their place, ahead of the streams
@@ -78,7 +87,7 @@ export class SendScheduler {
         const again = this.#waiting
         this.#waiting = new Set()
         for (let j = i; j < turn.length; j++) {
-          const r = turn[j] as StreamState
+          const r = turn[j] as S
           if (r.waiting) this.#waiting.add(r)
         }
         for (const r of again) this.#waiting.add(r)
