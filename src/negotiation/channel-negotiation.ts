@@ -110,10 +110,12 @@ export function lazySelectOnChannel (channel: ByteChannel, protocol: string): La
 
 export class LazyChannel implements ByteChannel {
   readonly #inner: ByteChannel
-  /** The negotiation, until the answer is settled (then dropped: nothing kept per connection). */
+  /**
+   * The negotiation, until the answer is settled (then dropped: nothing kept per
+   * connection); `undefined` is what "settled" means.
+   */
   #machine: DialerMachine | undefined
   #handler: ByteChannelHandler | undefined
-  #settled = false
   /** Destroyed by us (the next layer failed, timed out or was aborted). */
   #destroyed = false
   #error: Lp2pError | undefined
@@ -149,12 +151,7 @@ export class LazyChannel implements ByteChannel {
 
   /** True once the remote's answer confirmed the protocol. */
   get confirmed (): boolean {
-    return this.#settled && this.#error === undefined
-  }
-
-  /** The channel below (for a layer that wants to take over a socket). */
-  get inner (): ByteChannel {
-    return this.#inner
+    return this.#machine === undefined && this.#error === undefined
   }
 
   get remoteAddr (): Multiaddr { return this.#inner.remoteAddr }
@@ -164,12 +161,12 @@ export class LazyChannel implements ByteChannel {
   attach (handler: ByteChannelHandler): void {
     this.#handler = handler
     // Once the answer is in, the next layer reads the inner channel directly.
-    if (this.#settled) this.#inner.attach(handler)
+    if (this.#machine === undefined) this.#inner.attach(handler)
   }
 
   detach (): void {
     this.#handler = undefined
-    if (this.#settled) this.#inner.detach()
+    if (this.#machine === undefined) this.#inner.detach()
   }
 
   unshift (chunk: Uint8Array): void { this.#inner.unshift(chunk) }
@@ -194,14 +191,12 @@ export class LazyChannel implements ByteChannel {
 
   #after (state: DialerState): void {
     if (state.kind === 'failed') {
-      this.#settled = true
       this.#machine = undefined
       this.#error = state.error
       this.#inner.destroy(state.error)
       return
     }
     if (state.kind !== 'done') return
-    this.#settled = true
     const rest = (this.#machine as DialerMachine).takeRemaining()
     this.#machine = undefined
     const handler = this.#handler

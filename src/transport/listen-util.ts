@@ -1,13 +1,20 @@
 /**
  * What the TCP and WebSocket listeners share (driver code): binding a `net.Server`
- * with typed errors and the listener callbacks wired, and the interface addresses a
- * wildcard listen address (`0.0.0.0`, `::`) stands for.
+ * with typed errors and the listener callbacks wired, closing it without waiting for
+ * accepted connections, and the addresses it listens on, a wildcard listen address
+ * (`0.0.0.0`, `::`) expanded to the interface addresses it stands for.
  */
 import type net from 'node:net'
 import os from 'node:os'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { TransportListenerInit } from '../interfaces/transport.js'
 import { codes, Lp2pError } from '../errors.js'
+
+/**
+ * How long an expanded wildcard address list is reused, ms: 5 s. An interface that
+ * comes up (DHCP, a VPN) is announced to new connections within that time.
+ */
+export const INTERFACE_ADDRS_TTL_MS = 5_000
 
 /**
  * Binds `server` to host/port; rejects with ERR_LISTEN_FAILED (address in use,
@@ -29,10 +36,67 @@ export async function bindServer (server: net.Server, addr: Multiaddr, target: {
 }
 
 /**
+ * Stops accepting. server.close()'s callback waits for every accepted connection to
+ * end; the listening socket itself is closed at once, which is all a listener's
+ * `close()` means (accepted connections stay up).
+ */
+export async function closeServer (server: net.Server): Promise<void> {
+  await new Promise<void>((resolve) => {
+    if (!server.listening) {
+      resolve()
+      return
+    }
+    server.close()
+    setImmediate(resolve)
+  })
+}
+
+/** A socket address as a listener reports it (`family` as Node gives it: 'IPv4', 6, ...). */
+export type AddrFormat = (host: string, port: number, family: string | number) => Multiaddr
+
+/**
+ * The addresses a listener's server is bound to; a wildcard is expanded to every
+ * interface address of its family. Identify asks on every connection, so the answer
+ * is kept: a specific address until {@link clear}, an expansion for
+ * {@link INTERFACE_ADDRS_TTL_MS} (interfaces come and go; `os.networkInterfaces()`
+ * is a getifaddrs call and a multiaddr parse per address, about 30-100 us).
+ */
+export class ListenAddrs {
+  readonly #format: AddrFormat
+  /** The last answer; `expires` (ms since the epoch) only for a wildcard's expansion. */
+  #cached: { addrs: Multiaddr[], expires: number | undefined } | undefined
+
+  constructor (format: AddrFormat) {
+    this.#format = format
+  }
+
+  /** A fresh array (the caller may change it); empty while `server` is not bound. */
+  get (server: net.Server | undefined): Multiaddr[] {
+    if (server === undefined) return []
+    const cached = this.#cached
+    if (cached !== undefined && (cached.expires === undefined || Date.now() < cached.expires)) return [...cached.addrs]
+    const address = server.address()
+    if (address === null || typeof address === 'string') return []
+    const { address: host, port, family } = address
+    const wildcard = host === '0.0.0.0' || host === '::' ? (host === '::' ? 6 : 4) : undefined
+    const addrs = wildcard !== undefined
+      ? interfaceHosts(wildcard).map((h) => this.#format(h, port, wildcard))
+      : [this.#format(host, port, family)]
+    this.#cached = { addrs, expires: wildcard !== undefined ? Date.now() + INTERFACE_ADDRS_TTL_MS : undefined }
+    return [...addrs]
+  }
+
+  /** Forgets the answer (the server closed). */
+  clear (): void {
+    this.#cached = undefined
+  }
+}
+
+/**
  * Every interface address of the family (IPv6 link-local addresses left out: they
  * need a zone), for expanding a wildcard listen address.
  */
-export function interfaceHosts (family: 4 | 6): string[] {
+function interfaceHosts (family: 4 | 6): string[] {
   const out: string[] = []
   for (const infos of Object.values(os.networkInterfaces())) {
     for (const info of infos ?? []) {

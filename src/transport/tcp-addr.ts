@@ -52,10 +52,13 @@ export function requireTcpTarget (addr: Multiaddr): TcpTarget {
  * (see MultiaddrCache: every inbound connection of a listener has the same local one).
  */
 export function fromSocketAddress (address: string, port: number, family: string | number): Multiaddr {
+  return multiaddrCache.fromString(socketAddressText(address, port, family))
+}
+
+/** `/ip4|ip6/<address>/tcp/<port>` of a socket address as Node reports it. */
+export function socketAddressText (address: string, port: number, family: string | number): string {
   const v6 = family === 'IPv6' || family === 6
   // An IPv4 client seen by a dual-stack listener: ::ffff:1.2.3.4
-  if (v6 && address.startsWith('::ffff:') && address.includes('.')) {
-    return multiaddrCache.fromString(`/ip4/${address.slice(7)}/tcp/${port}`)
-  }
-  return multiaddrCache.fromString(`/${v6 ? 'ip6' : 'ip4'}/${address}/tcp/${port}`)
+  if (v6 && address.startsWith('::ffff:') && address.includes('.')) return `/ip4/${address.slice(7)}/tcp/${port}`
+  return `/${v6 ? 'ip6' : 'ip4'}/${address}/tcp/${port}`
 }

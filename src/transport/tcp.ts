@@ -9,14 +9,14 @@
  * - Closing a listener stops accepting; accepted connections stay up.
  */
 import net from 'node:net'
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { ByteChannel } from '../interfaces/channel.js'
 import type { Transport, TransportDialOptions, TransportListener, TransportListenerInit } from '../interfaces/transport.js'
 import { codes, Lp2pError } from '../errors.js'
 import { signalError } from '../util/deadline.js'
 import { SocketChannel } from './socket-channel.js'
 import { fromSocketAddress, requireTcpTarget, toTcpTarget } from './tcp-addr.js'
-import { bindServer, interfaceHosts } from './listen-util.js'
+import { bindServer, closeServer, ListenAddrs } from './listen-util.js'
 import { multiaddrCache } from '../util/multiaddr-cache.js'
 
 export interface TcpOptions {
@@ -114,18 +114,11 @@ function wrapSocket (socket: net.Socket, dialed?: Multiaddr): SocketChannel {
   return new SocketChannel(socket, remote, local)
 }
 
-/**
- * How long an expanded wildcard address list is reused, ms: 5 s. An interface that
- * comes up (DHCP, a VPN) is announced to new connections within that time.
- */
-export const INTERFACE_ADDRS_TTL_MS = 5_000
-
 class TcpListener implements TransportListener {
   readonly #init: TransportListenerInit
   readonly #options: TcpOptions
   #server: net.Server | undefined
-  /** The last getAddrs() answer; `expires` (ms since the epoch) only for a wildcard's expansion. */
-  #addrs: { addrs: Multiaddr[], expires: number | undefined } | undefined
+  readonly #addrs = new ListenAddrs(fromSocketAddress)
 
   constructor (init: TransportListenerInit, options: TcpOptions) {
     this.#init = init
@@ -155,46 +148,16 @@ class TcpListener implements TransportListener {
     }
   }
 
-  /**
-   * The addresses we listen on; a wildcard (`0.0.0.0`, `::`) is expanded to every
-   * interface address of its family. Identify asks on every connection, so the answer
-   * is kept: a specific address until the listener closes, an expansion for
-   * {@link INTERFACE_ADDRS_TTL_MS} (interfaces come and go; `os.networkInterfaces()`
-   * is a getifaddrs call and a multiaddr parse per address, about 30-100 us).
-   */
+  /** The addresses we listen on (see ListenAddrs: a wildcard is expanded, the answer kept). */
   getAddrs (): Multiaddr[] {
-    const server = this.#server
-    if (server === undefined) return []
-    const cached = this.#addrs
-    if (cached !== undefined && (cached.expires === undefined || Date.now() < cached.expires)) return [...cached.addrs]
-    const address = server.address()
-    if (address === null || typeof address === 'string') return []
-    const { address: host, port, family } = address
-    const wildcard = host === '0.0.0.0' || host === '::'
-    const addrs = wildcard ? expandWildcard(host === '::' ? 6 : 4, port) : [fromSocketAddress(host, port, family)]
-    this.#addrs = { addrs, expires: wildcard ? Date.now() + INTERFACE_ADDRS_TTL_MS : undefined }
-    return [...addrs]
+    return this.#addrs.get(this.#server)
   }
 
   async close (): Promise<void> {
     const server = this.#server
     if (server === undefined) return
     this.#server = undefined
-    this.#addrs = undefined
-    // server.close()'s callback waits for every accepted connection to end; the
-    // listening socket itself is closed at once, which is all "close" means here.
-    await new Promise<void>((resolve) => {
-      if (!server.listening) {
-        resolve()
-        return
-      }
-      server.close()
-      setImmediate(resolve)
-    })
+    this.#addrs.clear()
+    await closeServer(server)
   }
-}
-
-/** Every interface address of the family (link-local IPv6 left out: it needs a zone). */
-function expandWildcard (family: 4 | 6, port: number): Multiaddr[] {
-  return interfaceHosts(family).map((host) => multiaddr(`/ip${family}/${host}/tcp/${port}`))
 }

@@ -24,6 +24,7 @@
  */
 import { multiaddr, type Component, type Multiaddr } from '@multiformats/multiaddr'
 import { codes, Lp2pError } from '../errors.js'
+import { socketAddressText } from './tcp-addr.js'
 
 /** How the WebSocket part of an address was written; kept for the addresses we report. */
 export type WsFlavour = 'ws' | 'tls/ws' | 'wss'
@@ -145,11 +146,7 @@ export function toWsUrl (target: WsTarget): string {
  * what an accepted connection's remote address looks like.
  */
 export function wsAddr (ip: string, port: number, family: string | number, target: Pick<WsTarget, 'flavour' | 'path'>): Multiaddr {
-  const v6 = family === 'IPv6' || family === 6
-  // An IPv4 client seen by a dual-stack listener: ::ffff:1.2.3.4
-  const base = v6 && ip.startsWith('::ffff:') && ip.includes('.')
-    ? `/ip4/${ip.slice(7)}/tcp/${port}`
-    : `/${v6 ? 'ip6' : 'ip4'}/${ip}/tcp/${port}`
+  const base = socketAddressText(ip, port, family)
   const suffix = target.path === '/' ? '' : `/http-path/${encodeURIComponent(target.path.slice(1))}`
   return multiaddr(`${base}/${target.flavour}${suffix}`)
 }

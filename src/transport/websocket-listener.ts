@@ -26,8 +26,8 @@ import type { TransportListener, TransportListenerInit } from '../interfaces/tra
 import { codes, Lp2pError } from '../errors.js'
 import { requireWsTarget, wsAddr, type WsTarget } from './websocket-addr.js'
 import { WebSocketChannel } from './websocket-channel.js'
-import { bindServer, interfaceHosts } from './listen-util.js'
-import { MAX_BUFFERED_CHUNKS, MAX_FRAGMENTS, MAX_HEADER_SIZE, type ResolvedWebSocketOptions } from './websocket-options.js'
+import { bindServer, closeServer, ListenAddrs } from './listen-util.js'
+import { MAX_HEADER_SIZE, wsReceiveOptions, type ResolvedWebSocketOptions } from './websocket-options.js'
 
 /** ALPN for the TLS under a WebSocket: HTTP/1.1 is the only HTTP version `ws` upgrades. */
 export const WS_ALPN = ['http/1.1']
@@ -39,7 +39,8 @@ export class WebSocketListener implements TransportListener {
   readonly #init: TransportListenerInit
   readonly #options: ResolvedWebSocketOptions
   #server: net.Server | undefined
-  #target: WsTarget | undefined
+  /** What getAddrs() answers, for the address we listen on (set by listen()). */
+  #addrs: ListenAddrs | undefined
   /** Sockets (TCP, or TLS over TCP) still in the opening handshake, with their deadlines. */
   readonly #pending = new Map<Duplex, NodeJS.Timeout>()
 
@@ -63,7 +64,7 @@ export class WebSocketListener implements TransportListener {
     })
     server.maxConnections = options.maxListenerConnections
     this.#server = server
-    this.#target = target
+    this.#addrs = new ListenAddrs((host, port, family) => wsAddr(host, port, family, target))
     try {
       await bindServer(server, addr, target, this.#init)
     } catch (err) {
@@ -73,13 +74,7 @@ export class WebSocketListener implements TransportListener {
   }
 
   getAddrs (): Multiaddr[] {
-    const server = this.#server
-    const target = this.#target
-    const address = server?.address()
-    if (server === undefined || target === undefined || address === null || address === undefined || typeof address === 'string') return []
-    const { address: host, port, family } = address
-    if (host === '0.0.0.0' || host === '::') return expandWildcard(host === '::' ? 6 : 4, port, target)
-    return [wsAddr(host, port, family, target)]
+    return this.#addrs?.get(this.#server) ?? []
   }
 
   async close (): Promise<void> {
@@ -91,16 +86,8 @@ export class WebSocketListener implements TransportListener {
       socket.destroy()
     }
     this.#pending.clear()
-    // As in the TCP transport: the listening socket closes at once; server.close()'s
-    // callback would wait for every accepted connection to end.
-    await new Promise<void>((resolve) => {
-      if (!server.listening) {
-        resolve()
-        return
-      }
-      server.close()
-      setImmediate(resolve)
-    })
+    this.#addrs = undefined
+    await closeServer(server)
   }
 
   #secureContext (addr: Multiaddr): tls.SecureContext {
@@ -120,14 +107,7 @@ export class WebSocketListener implements TransportListener {
     const serverOptions: ServerOptions & { closeTimeout: number } = {
       noServer: true,
       clientTracking: false,
-      // Compressing ciphertext gains nothing, and inflating is a decompression-bomb risk.
-      perMessageDeflate: false,
-      maxPayload: options.maxMessageSize,
-      maxFragments: MAX_FRAGMENTS,
-      maxBufferedChunks: MAX_BUFFERED_CHUNKS,
-      // Text messages are delivered as bytes like binary ones; their UTF-8 is irrelevant.
-      skipUTF8Validation: true,
-      closeTimeout: options.closeTimeout
+      ...wsReceiveOptions(options)
     }
     const wss = new WebSocketServer(serverOptions)
     const httpServer = http.createServer({ maxHeaderSize: MAX_HEADER_SIZE })
@@ -212,9 +192,4 @@ function requestPath (url: string | undefined): string {
   if (url === undefined) return ''
   const q = url.indexOf('?')
   return q === -1 ? url : url.slice(0, q)
-}
-
-/** Every interface address of the family (link-local IPv6 left out: it needs a zone). */
-function expandWildcard (family: 4 | 6, port: number, target: WsTarget): Multiaddr[] {
-  return interfaceHosts(family).map((host) => wsAddr(host, port, family, target))
 }

@@ -137,6 +137,31 @@ export interface ResolvedWebSocketOptions {
   clientMask: 'random' | 'zero'
 }
 
+/**
+ * The `ws` settings both ends of a connection use, dialer (`ClientOptions`) and
+ * listener (`ServerOptions`) alike: what a remote can make us hold is bounded the
+ * same way whichever side opened the connection.
+ */
+export function wsReceiveOptions (o: ResolvedWebSocketOptions): {
+  perMessageDeflate: false
+  maxPayload: number
+  maxFragments: number
+  maxBufferedChunks: number
+  skipUTF8Validation: true
+  closeTimeout: number
+} {
+  return {
+    // Compressing ciphertext gains nothing, and inflating is a decompression-bomb risk.
+    perMessageDeflate: false,
+    maxPayload: o.maxMessageSize,
+    maxFragments: MAX_FRAGMENTS,
+    maxBufferedChunks: MAX_BUFFERED_CHUNKS,
+    // Text messages are delivered as bytes like binary ones; their UTF-8 is irrelevant.
+    skipUTF8Validation: true,
+    closeTimeout: o.closeTimeout
+  }
+}
+
 /** Validates `options` (TypeError / RangeError at the API edge) and applies defaults. */
 export function resolveOptions (options: WebSocketOptions): ResolvedWebSocketOptions {
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options)

@@ -28,9 +28,7 @@ import { signalError } from '../util/deadline.js'
 import { requireWsTarget, toWsTarget, toWsUrl, wsAddr, type WsTarget } from './websocket-addr.js'
 import { WebSocketChannel } from './websocket-channel.js'
 import { WebSocketListener, WS_ALPN } from './websocket-listener.js'
-import {
-  MAX_BUFFERED_CHUNKS, MAX_FRAGMENTS, resolveOptions, type ResolvedWebSocketOptions, type WebSocketOptions
-} from './websocket-options.js'
+import { resolveOptions, wsReceiveOptions, type ResolvedWebSocketOptions, type WebSocketOptions } from './websocket-options.js'
 
 export type { WebSocketOptions } from './websocket-options.js'
 
@@ -70,13 +68,8 @@ class WebSocketTransport implements Transport {
       let socket: net.Socket | undefined
       let settled = false
       const clientOptions: ClientOptions & { closeTimeout: number } = {
-        perMessageDeflate: false,
-        maxPayload: o.maxMessageSize,
-        maxFragments: MAX_FRAGMENTS,
-        maxBufferedChunks: MAX_BUFFERED_CHUNKS,
-        skipUTF8Validation: true,
+        ...wsReceiveOptions(o),
         followRedirects: false,
-        closeTimeout: o.closeTimeout,
         ...(o.clientMask === 'zero' ? { generateMask: zeroMask } : {}),
         createConnection: (() => {
           socket = this.#connect(target)
@@ -108,7 +101,6 @@ class WebSocketTransport implements Transport {
         return
       }
       const opened = ws
-      opened.binaryType = 'fragments'
       // `ws` emits 'error' again after a terminate(); the channel adds its own listener.
       opened.on('error', (err: Error) => {
         fail(new Lp2pError(codes.ERR_TRANSPORT_DIAL_FAILED, `WebSocket dial to ${addr.toString()} failed: ${err.message}`, { cause: err }))

@@ -2,24 +2,14 @@ import { describe, it, mock } from 'node:test'
 import assert from 'node:assert/strict'
 import os from 'node:os'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { ByteChannel } from '../../src/interfaces/channel.js'
-import { INTERFACE_ADDRS_TTL_MS, tcp } from '../../src/transport/tcp.js'
+import { tcp } from '../../src/transport/tcp.js'
+import { INTERFACE_ADDRS_TTL_MS } from '../../src/transport/listen-util.js'
 import { isLp2pError } from '../../src/errors.js'
 import { collect } from '../helpers/channel.js'
+import { listenOn, type Listening } from './listening.js'
 
-async function listening (addr = '/ip4/127.0.0.1/tcp/0') {
-  const accepted: ByteChannel[] = []
-  let onAccept: (() => void) | undefined
-  const listener = tcp().createListener({
-    onConnection: (ch) => { accepted.push(ch); onAccept?.() }
-  })
-  await listener.listen(multiaddr(addr))
-  const next = async (): Promise<ByteChannel> => {
-    if (accepted.length > 0) return accepted.shift() as ByteChannel
-    await new Promise<void>((resolve) => { onAccept = resolve })
-    return accepted.shift() as ByteChannel
-  }
-  return { listener, next }
+async function listening (addr = '/ip4/127.0.0.1/tcp/0'): Promise<Listening> {
+  return await listenOn(tcp(), addr)
 }
 
 describe('TCP transport', () => {

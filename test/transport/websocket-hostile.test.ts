@@ -9,28 +9,17 @@ import { createHash, randomBytes } from 'node:crypto'
 import net from 'node:net'
 import fc from 'fast-check'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import type { ByteChannel } from '../../src/interfaces/channel.js'
 import { webSockets, type WebSocketOptions } from '../../src/transport/websocket.js'
 import { DEFAULT_MAX_MESSAGE_SIZE, MAX_FRAGMENTS } from '../../src/transport/websocket-options.js'
 import { isLp2pError } from '../../src/errors.js'
 import { collect, tick } from '../helpers/channel.js'
+import { listenOn, portOf } from './listening.js'
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 
 async function listening (options: WebSocketOptions = {}, addr = '/ip4/127.0.0.1/tcp/0/ws') {
-  const accepted: ByteChannel[] = []
-  let onAccept: (() => void) | undefined
-  const listener = webSockets(options).createListener({
-    onConnection: (ch) => { accepted.push(ch); onAccept?.() }
-  })
-  await listener.listen(multiaddr(addr))
-  const next = async (): Promise<ByteChannel> => {
-    if (accepted.length > 0) return accepted.shift() as ByteChannel
-    await new Promise<void>((resolve) => { onAccept = resolve })
-    return accepted.shift() as ByteChannel
-  }
-  const port = Number((listener.getAddrs()[0] as Multiaddr).getComponents()[1]?.value)
-  return { listener, next, port, accepted }
+  const l = await listenOn(webSockets(options), addr)
+  return { ...l, port: portOf(l.listener.getAddrs()[0] as Multiaddr) }
 }
 
 /** A raw TCP connection that records everything it receives and when it closes. */

@@ -2,13 +2,9 @@
  * Whole lp2p nodes over the WebSocket transport: multistream-select, Noise or libp2p
  * TLS, yamux, ping, identify and an echo stream, over `/ws` and over `/wss`.
  */
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createNode, type Lp2pNode } from '../../src/node.js'
 import type { NodeOptions } from '../../src/node-options.js'
@@ -17,21 +13,14 @@ import { tls } from '../../src/security/tls/index.js'
 import { ECHO_PROTOCOL, handleEcho } from '../../src/protocols/echo.js'
 import { nextEvent, readAll } from '../helpers/nodes.js'
 import { isLp2pError } from '../../src/errors.js'
+import { selfSignedCert } from './listening.js'
 
 let cert = ''
 let key = ''
-let dir = ''
 
 before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'lp2p-wss-node-'))
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' })
-  cert = readFileSync(join(dir, 'cert.pem'), 'utf8')
-  key = readFileSync(join(dir, 'key.pem'), 'utf8')
+  ({ cert, key } = selfSignedCert('DNS:localhost,IP:127.0.0.1'))
 })
-
-after(() => { rmSync(dir, { recursive: true, force: true }) })
 
 async function wsNode (listen: string, transport: WebSocketOptions = {}, options: NodeOptions = {}): Promise<Lp2pNode> {
   const node = createNode({ transports: [webSockets(transport)], listen: [listen], ...options })

@@ -3,52 +3,30 @@
  * `openssl` command line for `localhost` only (no IP address in it), so that the tests
  * also show which name the dialer verifies.
  */
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import https from 'node:https'
 import net from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import tls from 'node:tls'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { WebSocketServer } from 'ws'
-import type { ByteChannel } from '../../src/interfaces/channel.js'
 import { webSockets, type WebSocketOptions } from '../../src/transport/websocket.js'
 import { isLp2pError } from '../../src/errors.js'
 import { collect } from '../helpers/channel.js'
+import { listenOn, portOf, selfSignedCert } from './listening.js'
 
 let cert = ''
 let key = ''
-let dir = ''
 
 before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'lp2p-wss-'))
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost'], { stdio: 'ignore' })
-  cert = readFileSync(join(dir, 'cert.pem'), 'utf8')
-  key = readFileSync(join(dir, 'key.pem'), 'utf8')
+  ({ cert, key } = selfSignedCert('DNS:localhost'))
 })
 
-after(() => { rmSync(dir, { recursive: true, force: true }) })
-
 async function listening (addr: string, options: WebSocketOptions = { tls: { cert, key } }) {
-  const accepted: ByteChannel[] = []
-  let onAccept: (() => void) | undefined
-  const listener = webSockets(options).createListener({
-    onConnection: (ch) => { accepted.push(ch); onAccept?.() }
-  })
-  await listener.listen(multiaddr(addr))
-  const next = async (): Promise<ByteChannel> => {
-    if (accepted.length > 0) return accepted.shift() as ByteChannel
-    await new Promise<void>((resolve) => { onAccept = resolve })
-    return accepted.shift() as ByteChannel
-  }
-  const address = listener.getAddrs()[0] as Multiaddr
-  return { listener, next, accepted, addr: address, port: Number(address.getComponents()[1]?.value) }
+  const l = await listenOn(webSockets(options), addr)
+  const address = l.listener.getAddrs()[0] as Multiaddr
+  return { ...l, addr: address, port: portOf(address) }
 }
 
 const trusting = (): ReturnType<typeof webSockets> => webSockets({ dialTls: { ca: cert } })

@@ -9,24 +9,11 @@ import { tcp } from '../../src/transport/tcp.js'
 import type { WebSocketChannel } from '../../src/transport/websocket-channel.js'
 import { isLp2pError } from '../../src/errors.js'
 import { collect, tick } from '../helpers/channel.js'
+import { listenOn, portOf } from './listening.js'
 
 async function listening (addr = '/ip4/127.0.0.1/tcp/0/ws', options: WebSocketOptions = {}) {
-  const accepted: ByteChannel[] = []
-  let onAccept: (() => void) | undefined
-  const listener = webSockets(options).createListener({
-    onConnection: (ch) => { accepted.push(ch); onAccept?.() }
-  })
-  await listener.listen(multiaddr(addr))
-  const next = async (): Promise<ByteChannel> => {
-    if (accepted.length > 0) return accepted.shift() as ByteChannel
-    await new Promise<void>((resolve) => { onAccept = resolve })
-    return accepted.shift() as ByteChannel
-  }
-  return { listener, next, addr: listener.getAddrs()[0] as Multiaddr }
-}
-
-function portOf (addr: Multiaddr): string {
-  return addr.getComponents()[1]?.value as string
+  const l = await listenOn(webSockets(options), addr)
+  return { ...l, addr: l.listener.getAddrs()[0] as Multiaddr }
 }
 
 describe('WebSocket transport', () => {

@@ -27,6 +27,7 @@
  * Pure: no I/O, no clock.
  */
 import type { PeerId, PrivateKey, PublicKey } from '../../interfaces/keys.js'
+import { bytesEqual } from '../../identity/util.js'
 
 /**
  * Largest triple remembered, bytes: 512. An Ed25519 triple is 36 + 32 + 64 = 132,
@@ -122,8 +123,4 @@ function tripleKey (identityKey: Uint8Array, staticKey: Uint8Array, signature: U
   buf.set(staticKey, at)
   buf.set(signature, at + staticKey.byteLength)
   return buf.toString('latin1')
-}
-
-function bytesEqual (a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)
 }

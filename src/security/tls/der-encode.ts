@@ -27,7 +27,6 @@ export function tlv (tag: number, content: Uint8Array): Uint8Array {
   return out
 }
 
-
 export function encodeSequence (...parts: Uint8Array[]): Uint8Array {
   return tlv(Tag.SEQUENCE, concatBytes(parts))
 }
