@@ -26,7 +26,7 @@ import { parseTarget, type DialTarget } from './dialer/target.js'
 import { Upgrader, type Upgraded } from './upgrader/upgrader.js'
 import { MemoryPeerStore } from './peer-store/memory-peer-store.js'
 import { ProtocolRegistry, type HandlerOptions, type StreamHandler } from './protocols/registry.js'
-import { handleOnStream } from './negotiation/stream-negotiation.js'
+import { handleOnStream, type HandleOptions } from './negotiation/stream-negotiation.js'
 import { tcp } from './transport/tcp.js'
 import { webSockets } from './transport/websocket.js'
 import { noise } from './security/noise/index.js'
@@ -54,6 +54,8 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
   readonly #options: NodeOptions
   /** What every connection of this node reports to it (one object, see ConnectionInit). */
   readonly #connectionInit: ConnectionInit
+  /** The options of every inbound stream negotiation: one object, not three per stream. */
+  readonly #inboundNegotiation: HandleOptions
   readonly #transports: Transport[]
   readonly #upgrader: Upgrader
   readonly #connections: ConnectionManager
@@ -81,6 +83,11 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
       },
       streamNegotiationTimeout: options.timeouts?.streamNegotiation ?? 10_000,
       closeTimeout: options.timeouts?.connectionClose ?? 5_000
+    }
+    this.#inboundNegotiation = {
+      isSupported: (p) => this.#registry.has(p),
+      list: () => this.#registry.protocols(),
+      timeout: this.#connectionInit.streamNegotiationTimeout
     }
     this.privateKey = options.privateKey ?? generateKeyPair('Ed25519')
     this.peerId = peerIdFromPrivateKey(this.privateKey)
@@ -329,11 +336,7 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
   }
 
   #onIncomingStream (stream: Stream, conn: Connection): void {
-    handleOnStream(stream, {
-      isSupported: (p) => this.#registry.has(p),
-      list: () => this.#registry.protocols(),
-      timeout: this.#options.timeouts?.streamNegotiation ?? 10_000
-    }).then((protocol) => {
+    handleOnStream(stream, this.#inboundNegotiation).then((protocol) => {
       const entry = this.#registry.get(protocol)
       if (entry === undefined) {
         stream.destroy(new Lp2pError(codes.ERR_UNSUPPORTED_PROTOCOL, `${protocol} is no longer handled`))

@@ -10,6 +10,7 @@ import { generateKeyPair, loadKeyFile, parseKeyType, peerIdFromPrivateKey, saveK
 import type { PrivateKey } from '../interfaces/keys.js'
 import { ECHO_PROTOCOL, handleEcho } from '../protocols/echo.js'
 import { VERSION } from '../version.js'
+import { nonNegativeInt, positiveInt } from './args.js'
 import { defaultKeyPath } from './key-path.js'
 import { jsonLine, reportError, untilSignal } from './output.js'
 import { registerPerfCommand, servePerf } from './perf.js'
@@ -118,18 +119,6 @@ program.command('id')
       process.stdout.write(`peer id:  ${id.toString()}\ncid:      ${id.toCID()}\nkey type: ${key.type}\nkey file: ${file}${opts.init === true ? ' (created)' : ''}\n`)
     }
   })
-
-function positiveInt (v: string): number {
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer')
-  return n
-}
-
-function nonNegativeInt (v: string): number {
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer')
-  return n
-}
 
 function round (ms: number): number {
   return Math.round(ms * 1000) / 1000

@@ -18,19 +18,20 @@
  * id {@link PERF_RUNNER_PEER_ID}, so a client needs only `host:port`. That key is
  * public knowledge: it identifies a benchmark server, nothing else.
  */
-import { createPrivateKey } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { InvalidArgumentError, type Command } from 'commander'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createNode, type Lp2pNode } from '../node.js'
-import { generateKeyPair, loadKeyFile, peerIdFromPrivateKey } from '../identity/index.js'
-import { ed25519PrivateKeyFromRaw } from '../identity/ed25519.js'
+import { generateKeyPair, loadKeyFile } from '../identity/index.js'
+import { ed25519PrivateKeyFromSeed } from '../identity/ed25519.js'
 import type { PrivateKey } from '../interfaces/keys.js'
 import { PERF_MAX_U64 } from '../protocols/perf-machine.js'
 import {
-  DEFAULT_PERF_BLOCK_SIZE, PERF_MAX_INBOUND_STREAMS, PERF_PROTOCOL, perfHandler, runPerf, type PerfLiveCounts
+  DEFAULT_PERF_BLOCK_SIZE, PERF_MAX_INBOUND_STREAMS, PERF_PROTOCOL, perfHandler, runPerf, type PerfLiveCounts,
+  type PerfServerOptions
 } from '../protocols/perf.js'
 import { bitsPerSecond, DEFAULT_REPORT_INTERVAL, formatBytes, formatRate, type PerfReport } from '../protocols/perf-report.js'
+import { positiveInt } from './args.js'
 import { jsonLine, untilSignal } from './output.js'
 
 /** The peer id of the runner's fixed server key (Ed25519, seed of 32 zero bytes). */
@@ -42,24 +43,17 @@ const TRANSPORTS = ['tcp']
 /** Redraw period of the terminal progress bar, ms: smooth to the eye, negligible CPU. */
 const BAR_REDRAW_MS = 200
 
-/** PKCS #8 DER prefix of an Ed25519 private key (RFC 8410 section 7); the seed follows. */
-const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
-
-/** The Ed25519 key with the given 32-byte seed. */
-export function ed25519FromSeed (seed: Uint8Array): PrivateKey {
-  const key = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' })
-  const pub = Buffer.from(key.export({ format: 'jwk' }).x as string, 'base64url')
-  return ed25519PrivateKeyFromRaw(Buffer.concat([seed, pub]))
-}
-
 /** The runner's fixed server key. */
 export function perfRunnerKey (): PrivateKey {
-  return ed25519FromSeed(new Uint8Array(32))
+  return ed25519PrivateKeyFromSeed(new Uint8Array(32))
 }
 
-/** Registers perf on a node, as `lp2p listen` does (default request limit, 1 TiB). */
-export function servePerf (node: Lp2pNode): void {
-  node.handle(PERF_PROTOCOL, perfHandler(), { maxInboundStreams: PERF_MAX_INBOUND_STREAMS })
+/**
+ * Registers perf on a node: `lp2p listen` with the defaults (request limit 1 TiB),
+ * `lp2p perf --run-server` with its own.
+ */
+export function servePerf (node: Lp2pNode, options: PerfServerOptions = {}): void {
+  node.handle(PERF_PROTOCOL, perfHandler(options), { maxInboundStreams: PERF_MAX_INBOUND_STREAMS })
 }
 
 /**
@@ -145,7 +139,7 @@ async function runServer (opts: PerfCommandOptions, address: Multiaddr): Promise
   // The runner's server answers any request, up to the spec's 2^64 - 1 (timer-based
   // downloads); `--max-response-bytes` bounds it.
   const node = createNode({ privateKey: key, listen: [address], limits: { maxConnections: 1000 } })
-  node.handle(PERF_PROTOCOL, perfHandler({ maxResponseBytes: max, blockSize: opts.blockSize }), { maxInboundStreams: PERF_MAX_INBOUND_STREAMS })
+  servePerf(node, { maxResponseBytes: max, blockSize: opts.blockSize })
   await node.start()
   jsonLine({ peerId: node.peerId.toString(), multiaddrs: node.getMultiaddrs().map(String) })
   await untilSignal()
@@ -208,11 +202,7 @@ export function registerPerfCommand (program: Command): void {
     .option('--server-peer-id <id>', `the server's peer id when not in the address (default ${PERF_RUNNER_PEER_ID})`)
     .option('--max-response-bytes <n>', 'server: largest download served (default 2^64-1, as the spec allows)')
     .option('--block-size <n>', 'bytes per write', parseByteCount, DEFAULT_PERF_BLOCK_SIZE)
-    .option('--report-interval <ms>', 'ms between intermediary reports', (v: string) => {
-      const n = Number(v)
-      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer')
-      return n
-    }, DEFAULT_REPORT_INTERVAL)
+    .option('--report-interval <ms>', 'ms between intermediary reports', positiveInt, DEFAULT_REPORT_INTERVAL)
     .action(async (opts: PerfCommandOptions) => {
       if (opts.serverAddress === undefined) throw new InvalidArgumentError('--server-address is required')
       if (!TRANSPORTS.includes(opts.transport)) {
@@ -222,9 +212,4 @@ export function registerPerfCommand (program: Command): void {
       if (opts.runServer === true) await runServer(opts, address)
       else await runClient(opts, address)
     })
-}
-
-/** Exported for tests: the peer id of {@link perfRunnerKey}. */
-export function perfRunnerPeerId (): string {
-  return peerIdFromPrivateKey(perfRunnerKey()).toString()
 }

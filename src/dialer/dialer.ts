@@ -10,7 +10,7 @@
  *   stays `ERR_UNEXPECTED_PEER`).
  * - The whole dial (all attempts, each connect + upgrade) is bounded by `dialTimeout`.
  * - `abortAll()` (node stop) aborts every dial in flight. The dialer keeps their
- *   AbortControllers in a set rather than adding a listener per dial to one
+ *   deadlines in a set rather than adding a listener per dial to one
  *   long-lived signal: that costs an add and a remove per dial, and more than ten
  *   dials in flight made Node warn about a listener leak (MaxListenersExceededWarning).
  */
@@ -21,8 +21,8 @@ import type { PeerStore } from '../interfaces/peer-store.js'
 import type { Transport } from '../interfaces/transport.js'
 import type { Upgraded, Upgrader } from '../upgrader/upgrader.js'
 import type { ConnectionManager } from '../connection-manager/connection-manager.js'
-import { AbortError, codes, DialError, Lp2pError, TimeoutError } from '../errors.js'
-import { signalError } from '../util/deadline.js'
+import { AbortError, codes, DialError, Lp2pError } from '../errors.js'
+import { deadline, signalError, type Deadline } from '../util/deadline.js'
 import { rankAddresses } from './rank.js'
 import { peerIdOf, withoutPeerId } from './target.js'
 
@@ -47,8 +47,8 @@ export const DEFAULT_DIAL_TIMEOUT = 30_000
 export class Dialer {
   readonly #init: DialerInit
   readonly #pending = new Map<string, Promise<Connection>>()
-  /** One controller per dial attempt in flight; `abortAll()` aborts them. */
-  readonly #inFlight = new Set<AbortController>()
+  /** The deadline of each dial attempt in flight; `abortAll()` aborts them. */
+  readonly #inFlight = new Set<Deadline>()
 
   constructor (init: DialerInit) {
     this.#init = init
@@ -87,15 +87,9 @@ export class Dialer {
         ? `no transport can dial ${addr.toString()}`
         : `no dialable address known for ${peer?.toString() ?? 'the peer'}`)
     }
-    const controller = new AbortController()
-    const signal = controller.signal
-    const timeout = this.#init.dialTimeout ?? DEFAULT_DIAL_TIMEOUT
-    let timer: NodeJS.Timeout | undefined
-    if (timeout > 0 && Number.isFinite(timeout)) {
-      timer = setTimeout(() => { controller.abort(new TimeoutError(`dial timed out after ${timeout} ms`)) }, timeout)
-      timer.unref()
-    }
-    this.#inFlight.add(controller)
+    const dl = deadline(this.#init.dialTimeout ?? DEFAULT_DIAL_TIMEOUT, undefined, 'dial')
+    const signal = dl.signal
+    this.#inFlight.add(dl)
     const errors: Error[] = []
     try {
       for (const a of addrs) {
@@ -110,8 +104,8 @@ export class Dialer {
         }
       }
     } finally {
-      clearTimeout(timer)
-      this.#inFlight.delete(controller)
+      dl.clear()
+      this.#inFlight.delete(dl)
     }
     if (errors.length === 1) throw errors[0]
     throw new DialError(`all ${errors.length} addresses of ${peer?.toString() ?? 'the peer'} failed`, errors)
@@ -131,9 +125,9 @@ export class Dialer {
   /** Aborts every dial in flight (node stop); later dials work again. */
   abortAll (): void {
     const cause = new Lp2pError(codes.ERR_NOT_STARTED, 'the node is stopping')
-    const controllers = [...this.#inFlight]
+    const dials = [...this.#inFlight]
     this.#inFlight.clear()
-    for (const c of controllers) c.abort(new AbortError('dial aborted', { cause }))
+    for (const d of dials) d.abort(new AbortError('dial aborted', { cause }))
   }
 
   /** Dials in flight. */

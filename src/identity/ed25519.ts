@@ -124,18 +124,26 @@ export function ed25519PrivateKeyFromRaw (raw: Uint8Array): Ed25519PrivateKey {
 }
 
 /**
- * A fresh random key pair: a random 32-byte seed (RFC 8032 §5.1.5: the private key is
- * any 32 random bytes) imported as a JWK, whose public key OpenSSL derives.
- * Not `generateKeyPairSync`: on Node 20 a JWK export of a key it generated can
- * deadlock under GC (see `security/noise/x25519.ts`), and the public key's raw bytes
- * are only cheap to read through JWK.
+ * The key pair of a 32-byte seed (RFC 8032 §5.1.5: the private key is any 32 bytes),
+ * imported as a JWK, whose public key OpenSSL derives.
+ * @throws ERR_INVALID_KEY for another length.
  */
-export function generateEd25519 (): Ed25519PrivateKey {
-  const seed = randomBytes(ED25519_KEY_BYTES)
+export function ed25519PrivateKeyFromSeed (seed: Uint8Array): Ed25519PrivateKey {
+  if (seed.length !== ED25519_KEY_BYTES) throw invalidKey(`seed must be ${ED25519_KEY_BYTES} bytes, got ${seed.length}`)
   // `x` must be a string for Node but is ignored for a private key: OpenSSL derives it.
   const key = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: b64url(seed), x: '' }, format: 'jwk' })
   const pub = Buffer.from(createPublicKey(key).export({ format: 'jwk' }).x as string, 'base64url')
   return assemble(seed, pub, key)
+}
+
+/**
+ * A fresh random key pair: the key of a random seed. Not `generateKeyPairSync`: on
+ * Node 20 a JWK export of a key it generated can deadlock under GC (see
+ * `security/noise/x25519.ts`), and the public key's raw bytes are only cheap to read
+ * through JWK.
+ */
+export function generateEd25519 (): Ed25519PrivateKey {
+  return ed25519PrivateKeyFromSeed(randomBytes(ED25519_KEY_BYTES))
 }
 
 function assemble (seed: Uint8Array, pub: Uint8Array, key: KeyObject): Ed25519PrivateKey {

@@ -18,7 +18,7 @@ import type { PeerStore } from '../interfaces/peer-store.js'
 import { codes, Lp2pError, TimeoutError } from '../errors.js'
 import { peerIdFromPublicKey, publicKeyFromProtobuf } from '../identity/index.js'
 import { bytesEqual } from '../identity/util.js'
-import { deadline } from '../util/deadline.js'
+import { deadline, untilAborted } from '../util/deadline.js'
 import { concatBytes } from '../wire/bytes.js'
 import { encodeLengthPrefixed } from '../wire/length-prefixed.js'
 import { decodeIdentify, encodeIdentify, MAX_IDENTIFY_MESSAGE_BYTES, type IdentifyMessage } from './identify-message.js'
@@ -137,14 +137,7 @@ export class IdentifyService {
       // A failure is reported to callers; a failed background run must not be unhandled.
       p.catch(() => {})
     }
-    if (options.signal === undefined) return await p
-    const signal = options.signal
-    return await new Promise<IdentifyResult>((resolve, reject) => {
-      const onAbort = (): void => { reject(new Lp2pError(codes.ERR_ABORTED, 'identify aborted', { cause: signal.reason })) }
-      if (signal.aborted) onAbort()
-      signal.addEventListener('abort', onAbort, { once: true })
-      ;(p as Promise<IdentifyResult>).then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
-    })
+    return await untilAborted(p, options.signal, 'identify')
   }
 
   /** Sends our message to every connected peer known to support push. */

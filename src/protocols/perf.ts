@@ -42,19 +42,21 @@ export const MAX_PERF_BLOCK_SIZE = 16 * 1024 * 1024
  */
 export const PERF_MAX_INBOUND_STREAMS = 8
 
-const blocks = new Map<number, Buffer>()
+/** The zero-filled block of the default size, shared by every run (never written to). */
+let defaultBlock: Buffer | undefined
 
-/** The shared zero-filled payload block of `size` bytes (never written to). */
+/**
+ * A zero-filled payload block of `size` bytes. Only the default one is shared: a cache
+ * of every size asked for would grow with each caller's choice (up to 16 MiB a size),
+ * and one block per run or per handler costs nothing next to the bytes it sends.
+ */
 function block (size: number): Buffer {
   if (!Number.isSafeInteger(size) || size < 1 || size > MAX_PERF_BLOCK_SIZE) {
     throw invalidArgValue('blockSize', `must be an integer from 1 to ${MAX_PERF_BLOCK_SIZE}`)
   }
-  let b = blocks.get(size)
-  if (b === undefined) {
-    b = Buffer.alloc(size)
-    blocks.set(size, b)
-  }
-  return b
+  if (size !== DEFAULT_PERF_BLOCK_SIZE) return Buffer.alloc(size)
+  defaultBlock ??= Buffer.alloc(size)
+  return defaultBlock
 }
 
 // --- server ---------------------------------------------------------------------------
@@ -80,8 +82,11 @@ export interface PerfServerResult {
  * or when the stream fails.
  */
 export async function handlePerf (stream: Duplex, options: PerfServerOptions = {}): Promise<PerfServerResult> {
+  return await serve(stream, options, block(options.blockSize ?? DEFAULT_PERF_BLOCK_SIZE))
+}
+
+async function serve (stream: Duplex, options: PerfServerMachineOptions, payload: Buffer): Promise<PerfServerResult> {
   const machine = new PerfServerMachine(options)
-  const payload = block(options.blockSize ?? DEFAULT_PERF_BLOCK_SIZE)
   return await new Promise<PerfServerResult>((resolve, reject) => {
     let settled = false
     const fail = (err: Error): void => {
@@ -125,12 +130,13 @@ export async function handlePerf (stream: Duplex, options: PerfServerOptions = {
 
 /** A handler for `node.handle(PERF_PROTOCOL, perfHandler(), { maxInboundStreams: PERF_MAX_INBOUND_STREAMS })`. */
 export function perfHandler (options: PerfServerOptions = {}): StreamHandler {
-  // Validate once, at registration, rather than on the first stream.
+  // Validate once, at registration, rather than on the first stream; one block for
+  // every stream of this handler.
   void new PerfServerMachine(options)
-  block(options.blockSize ?? DEFAULT_PERF_BLOCK_SIZE)
+  const payload = block(options.blockSize ?? DEFAULT_PERF_BLOCK_SIZE)
   return async (stream) => {
-    await handlePerf(stream, options).catch(() => {
-      // handlePerf reset the stream; a client's broken request is not our error.
+    await serve(stream, options, payload).catch(() => {
+      // serve() reset the stream; a client's broken request is not our error.
     })
   }
 }
@@ -189,15 +195,18 @@ export async function runPerf (connection: Connection, options: PerfClientOption
  * than asked, resets the stream, or `signal` aborts.
  */
 export async function perfOnStream (stream: Duplex, options: PerfClientOptions, opened = performance.now()): Promise<PerfResult> {
-  let toSend = checkCount('uploadBytes', options.uploadBytes)
-  const account = new PerfDownloadAccount(options.downloadBytes)
-  const payload = block(options.blockSize ?? DEFAULT_PERF_BLOCK_SIZE)
-  const progress = new PerfProgress(options.startTime ?? opened, options.reportInterval ?? DEFAULT_REPORT_INTERVAL)
   const signal = options.signal
-  if (signal?.aborted === true) {
+  let state: ReturnType<typeof clientState>
+  try {
+    if (signal?.aborted === true) throw abortErrorFrom(signal)
+    state = clientState(options, opened)
+  } catch (err) {
+    // Invalid options or an aborted signal: the stream is not left open for nothing.
     stream.destroy()
-    throw abortErrorFrom(signal)
+    throw err
   }
+  const { account, payload, progress } = state
+  let toSend = state.toSend
   const seconds = (t: number): number => (t - opened) / 1000
   let uploadDone = 0
   let firstByte: number | undefined
@@ -275,5 +284,15 @@ export async function perfOnStream (stream: Duplex, options: PerfClientOptions, 
   } finally {
     if (timer !== undefined) clearInterval(timer)
     if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+/** The client's validated options and counters. @throws RangeError for invalid options. */
+function clientState (options: PerfClientOptions, opened: number): { toSend: number, account: PerfDownloadAccount, payload: Buffer, progress: PerfProgress } {
+  return {
+    toSend: checkCount('uploadBytes', options.uploadBytes),
+    account: new PerfDownloadAccount(options.downloadBytes),
+    payload: block(options.blockSize ?? DEFAULT_PERF_BLOCK_SIZE),
+    progress: new PerfProgress(options.startTime ?? opened, options.reportInterval ?? DEFAULT_REPORT_INTERVAL)
   }
 }

@@ -17,8 +17,10 @@
  */
 import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Connection, Stream } from '../interfaces/connection.js'
 import { abortErrorFrom, codes, Lp2pError, TimeoutError } from '../errors.js'
+import { untilAborted } from '../util/deadline.js'
 import { readExactly } from './stream-io.js'
 
 export const PING_PROTOCOL = '/ipfs/ping/1.0.0'
@@ -63,17 +65,7 @@ export async function ping (connection: Connection, options: PingOptions = {}): 
   // The caller's signal ends its wait in the queue too; the run it leaves behind
   // fails at once (its signal is aborted) and must not be an unhandled rejection.
   run.catch(() => {})
-  return await untilAborted(run, options.signal)
-}
-
-async function untilAborted<T> (p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return await p
-  if (signal.aborted) throw abortErrorFrom(signal)
-  return await new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => { reject(abortErrorFrom(signal)) }
-    signal.addEventListener('abort', onAbort, { once: true })
-    p.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
-  })
+  return await untilAborted(run, options.signal, 'ping')
 }
 
 async function pingNow (connection: Connection, options: PingOptions): Promise<number[]> {
@@ -86,7 +78,8 @@ async function pingNow (connection: Connection, options: PingOptions): Promise<n
   try {
     const rtts: number[] = []
     for (let i = 0; i < count; i++) {
-      if (i > 0 && (options.interval ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, options.interval))
+      // The pause ends with the signal too: an aborted ping leaves no timer behind.
+      if (i > 0 && (options.interval ?? 0) > 0) await sleep(options.interval, undefined, options.signal !== undefined ? { signal: options.signal } : {})
       const payload = randomBytes(PING_LENGTH)
       const start = performance.now()
       stream.write(payload)

@@ -12,6 +12,8 @@ export interface Deadline {
   readonly signal: AbortSignal
   /** Clears the timer and the listener on the parent signal. Idempotent. */
   clear (): void
+  /** Aborts the signal now with `reason` (a no-op once aborted), as the owner of many deadlines does at shutdown. */
+  abort (reason: Error): void
 }
 
 /**
@@ -42,8 +44,27 @@ export function deadline (ms: number | undefined, parent?: AbortSignal, what = '
       if (timer !== undefined) clearTimeout(timer)
       timer = undefined
       parent?.removeEventListener('abort', onAbort)
+    },
+    abort (reason) {
+      controller.abort(reason)
     }
   }
+}
+
+/**
+ * Waits for `p`, or rejects at once with an AbortError (`${what} aborted`) when
+ * `signal` aborts first: a caller stops waiting for work it shares with others (a
+ * queued ping, an identify run once per connection) without ending that work.
+ */
+export async function untilAborted<T> (p: Promise<T>, signal: AbortSignal | undefined, what = 'operation'): Promise<T> {
+  if (signal === undefined) return await p
+  const abortError = (): AbortError => new AbortError(`${what} aborted`, { cause: signal.reason })
+  if (signal.aborted) throw abortError()
+  return await new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => { reject(abortError()) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    p.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
+  })
 }
 
 /**

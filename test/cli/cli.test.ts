@@ -3,31 +3,11 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { createInterface } from 'node:readline'
-
-const MAIN = path.resolve('src/cli/main.ts')
-
-function lp2p (args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-}
-
-async function run (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = lp2p(args, env)
-  let stdout = ''
-  let stderr = ''
-  child.stdout?.on('data', (d: Buffer) => { stdout += d.toString() })
-  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
-  const [code] = await once(child, 'exit') as [number | null]
-  return { code, stdout, stderr }
-}
+import { firstLine, lp2p, run } from './lp2p-process.js'
 
 describe('lp2p CLI', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'lp2p-cli-'))
@@ -48,9 +28,7 @@ describe('lp2p CLI', () => {
     const listener = lp2p(['listen', '--json', '--listen', '/ip4/127.0.0.1/tcp/0', '--key', keyFile])
     let stderr = ''
     listener.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
-    const lines = createInterface({ input: listener.stdout as NodeJS.ReadableStream })
-    const [first] = await once(lines, 'line') as [string]
-    const info = JSON.parse(first) as { peerId: string, multiaddrs: string[] }
+    const info = JSON.parse(await firstLine(listener)) as { peerId: string, multiaddrs: string[] }
     const shown = await run(['id', '--key', keyFile, '--json'])
     assert.equal(info.peerId, (JSON.parse(shown.stdout) as { peerId: string }).peerId, 'the node uses the key file')
     assert.match(info.multiaddrs[0] ?? '', new RegExp(`^/ip4/127\\.0\\.0\\.1/tcp/\\d+/p2p/${info.peerId}$`))

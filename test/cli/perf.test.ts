@@ -4,37 +4,19 @@
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import path from 'node:path'
-import { createInterface } from 'node:readline'
 import {
-  ed25519FromSeed, parseByteCount, parseServerAddress, PERF_RUNNER_PEER_ID, perfRunnerPeerId, renderBar
+  parseByteCount, parseServerAddress, PERF_RUNNER_PEER_ID, perfRunnerKey, renderBar
 } from '../../src/cli/perf.js'
+import { ed25519PrivateKeyFromSeed } from '../../src/identity/ed25519.js'
 import { peerIdFromPrivateKey } from '../../src/identity/index.js'
-
-const MAIN = path.resolve('src/cli/main.ts')
-
-function lp2p (args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-}
-
-async function run (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = lp2p(args)
-  let stdout = ''
-  let stderr = ''
-  child.stdout?.on('data', (d: Buffer) => { stdout += d.toString() })
-  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
-  const [code] = await once(child, 'exit') as [number | null]
-  return { code, stdout, stderr }
-}
+import { firstLine, lp2p, run } from './lp2p-process.js'
 
 /** Starts a long-running command and returns it with its first stdout line, parsed. */
 async function startServer (args: string[]): Promise<{ child: ChildProcess, info: { peerId: string, multiaddrs: string[] } }> {
   const child = lp2p(args)
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
-  const [first] = await once(lines, 'line') as [string]
-  return { child, info: JSON.parse(first) as { peerId: string, multiaddrs: string[] } }
+  return { child, info: JSON.parse(await firstLine(child)) as { peerId: string, multiaddrs: string[] } }
 }
 
 interface Report { type: string, timeSeconds: number, uploadBytes: number, downloadBytes: number }
@@ -112,8 +94,8 @@ describe('lp2p perf', () => {
 
 describe('lp2p perf helpers', () => {
   it('derives the runner\'s server peer id from the all-zero Ed25519 seed', () => {
-    assert.equal(perfRunnerPeerId(), PERF_RUNNER_PEER_ID)
-    assert.notEqual(peerIdFromPrivateKey(ed25519FromSeed(new Uint8Array(32).fill(1))).toString(), PERF_RUNNER_PEER_ID)
+    assert.equal(peerIdFromPrivateKey(perfRunnerKey()).toString(), PERF_RUNNER_PEER_ID)
+    assert.notEqual(peerIdFromPrivateKey(ed25519PrivateKeyFromSeed(new Uint8Array(32).fill(1))).toString(), PERF_RUNNER_PEER_ID)
   })
 
   it('parses server addresses', () => {
