@@ -12,12 +12,12 @@
  *
  * After every run: no unhandled rejection, the connection gone once the peer leaves.
  */
-import { after, afterEach, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { isLp2pError } from '../../src/errors.js'
 import { Flag, FrameType } from '../../src/muxer/yamux/frame.js'
-import { installGuards, KiB, RawPeer, sleep, until } from '../helpers/hostile.js'
+import { installGuards, KiB, sleep, until, type RawPeer } from '../helpers/hostile.js'
 import { Target } from '../helpers/hostile-target.js'
 import { noiseInitiator } from '../helpers/hostile-noise.js'
 import { rawFrame, YamuxPeer } from '../helpers/hostile-yamux.js'
@@ -64,15 +64,7 @@ function encode (f: FuzzFrame, seed: number): Buffer {
 }
 
 describe('adversarial: property tests against a real node', () => {
-  let t: Target
-  before(async () => { t = await Target.start({ timeouts: { streamNegotiation: 1000 } }) })
-  after(async () => { await t.stop() })
-  afterEach(async () => {
-    RawPeer.destroyAll()
-    await t.assertBaseline()
-    await t.assertServes()
-    guards.check()
-  })
+  const t = Target.suite({ timeouts: { streamNegotiation: 1000 } })
 
   it('a correct dialer cutting every write at arbitrary points is served', async () => {
     await fc.assert(fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 97 }), { minLength: 1, maxLength: 12 }), async (sizes) => {
@@ -80,7 +72,7 @@ describe('adversarial: property tests against a real node', () => {
       fragment(peer, sizes)
       const secure = await noiseInitiator(peer)
       const y = new YamuxPeer(secure, { onRemoteStream: 'reset' })
-      await until(() => t.node.getConnections(secure.localPeer).length === 1, 3000, 'the connection to open')
+      await t.connectionTo(secure.localPeer, 3000)
       await y.ping(1, 5000)
       assert.equal(y.decodeError, undefined)
       peer.destroy()
@@ -99,8 +91,7 @@ describe('adversarial: property tests against a real node', () => {
         const { peer } = await t.connect()
         const secure = await noiseInitiator(peer)
         const y = new YamuxPeer(secure, { onRemoteStream: 'reset', log: false })
-        await until(() => t.node.getConnections(secure.localPeer).length === 1, 3000, 'the connection to open')
-        const conn = t.node.getConnections(secure.localPeer)[0]
+        const conn = await t.connectionTo(secure.localPeer, 3000)
         const closeError = new Promise<Error | undefined>((resolve) => {
           const on = (c: unknown, err: Error | undefined): void => {
             if (c === conn) {
@@ -119,7 +110,7 @@ describe('adversarial: property tests against a real node', () => {
         await sleep(50)
         assert.equal(y.decodeError, undefined, 'every frame the node sent decodes')
         assert.equal(secure.decryptError, undefined)
-        if (conn?.status === 'open' && y.goAway === undefined && peer.remoteClosedAt === undefined) {
+        if (conn.status === 'open' && y.goAway === undefined && peer.remoteClosedAt === undefined) {
           await y.ping(2001, 3000)
           survived++
         } else {

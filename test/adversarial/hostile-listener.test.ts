@@ -8,7 +8,7 @@
  * nothing is left behind (no connection, the next dial is a fresh attempt). After
  * every case the node serves a well-behaved peer and raised no unhandled rejection.
  */
-import { after, afterEach, before, describe, it } from 'node:test'
+import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { performance } from 'node:perf_hooks'
@@ -21,14 +21,12 @@ import { generateX25519KeyPair } from '../../src/security/noise/x25519.js'
 import { FrameType } from '../../src/muxer/yamux/frame.js'
 import { UpgradeError } from '../../src/errors.js'
 import { encodeUvarint } from '../../src/wire/varint.js'
-import { expectCode, installGuards, MiB, RawPeer, rejection, sleep, until, withTimeout } from '../helpers/hostile.js'
-import { Target } from '../helpers/hostile-target.js'
+import { expectCode, MiB, RawPeer, rejection, sleep, until, withTimeout } from '../helpers/hostile.js'
+import { AT_ONCE_MS, Target } from '../helpers/hostile-target.js'
 import { frame, honestPayload, noiseResponder, parseNoiseFrame, YAMUX } from '../helpers/hostile-noise.js'
 import { rawFrame, YamuxPeer } from '../helpers/hostile-yamux.js'
 
-const guards = installGuards()
 const DIAL_TIMEOUT = 800
-const AT_ONCE_MS = 1000
 
 type Behaviour = (peer: RawPeer) => Promise<void>
 
@@ -75,26 +73,16 @@ async function readProposal (peer: RawPeer): Promise<void> {
 }
 
 describe('adversarial: the node dials a hostile listener', () => {
-  let t: Target
-  let h: HostileListener
-  before(async () => {
-    t = await Target.start({ timeouts: { dial: DIAL_TIMEOUT } })
-    h = new HostileListener()
-    await h.listen()
-  })
-  after(async () => {
-    await h.close()
-    await t.stop()
-  })
-  afterEach(async () => {
+  const h = new HostileListener()
+  const t: Target = Target.suite({ timeouts: { dial: DIAL_TIMEOUT } }, {
     // The node closed its side of every hostile connection; nothing of them remains.
-    await until(() => h.peers.every((p) => p.remoteClosedAt !== undefined), 2000, 'the node to close every hostile socket')
-    assert.equal(t.node.getConnections().length, 0)
-    RawPeer.destroyAll()
-    await t.assertServes()
-    await t.assertBaseline()
-    guards.check()
+    settle: async () => {
+      await until(() => h.peers.every((p) => p.remoteClosedAt !== undefined), 2000, 'the node to close every hostile socket')
+      assert.equal(t.node.getConnections().length, 0)
+    }
   })
+  before(async () => { await h.listen() })
+  after(async () => { await h.close() })
 
   /** Dials `addr` and returns the error, checking it came at once (or within `ms`). */
   async function dialFails (addr: Multiaddr, ms = AT_ONCE_MS): Promise<Error> {

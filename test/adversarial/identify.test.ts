@@ -9,7 +9,7 @@
  * and the per-message limits. After every case the node is back to baseline, serves a
  * well-behaved peer, and raised no unhandled rejection.
  */
-import { after, afterEach, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -21,11 +21,10 @@ import { encodeIdentify, MAX_IDENTIFY_ADDRS, MAX_IDENTIFY_MESSAGE_BYTES, MAX_IDE
 import { encodeLengthPrefixed } from '../../src/wire/length-prefixed.js'
 import { encodeUvarint } from '../../src/wire/varint.js'
 import type { Connection, Stream } from '../../src/interfaces/connection.js'
-import { expectCode, heapUsed, installGuards, MiB, RawPeer, rejection, until, untilAsync } from '../helpers/hostile.js'
+import { expectCode, heapUsed, MiB, rejection, untilAsync } from '../helpers/hostile.js'
 import { Target } from '../helpers/hostile-target.js'
 import { connectYamux, type YamuxPeer } from '../helpers/hostile-yamux.js'
 
-const guards = installGuards()
 const IDENTIFY_TIMEOUT = 1000
 
 /** A well-formed Identify message from `y`'s own identity, with `extra` fields. */
@@ -41,16 +40,7 @@ function message (y: YamuxPeer, extra: Partial<IdentifyMessage> = {}): Uint8Arra
 }
 
 describe('adversarial: identify and identify push', () => {
-  let t: Target
-  before(async () => { t = await Target.start({ timeouts: { identify: IDENTIFY_TIMEOUT } }) })
-  after(async () => { await t.stop() })
-  afterEach(async () => {
-    RawPeer.destroyAll()
-    await t.assertBaseline()
-    await t.assertServes()
-    await t.assertBaseline()
-    guards.check()
-  })
+  const t = Target.suite({ timeouts: { identify: IDENTIFY_TIMEOUT } })
 
   /**
    * A hostile peer whose answer to the node's identify query is `answer(y)` (the bytes
@@ -64,8 +54,7 @@ describe('adversarial: identify and identify push', () => {
         peer.send(...frames)
       }
     })
-    await until(() => t.node.getConnections(y.secure.localPeer).length === 1, 2000, 'the connection to open')
-    const conn = t.node.getConnections(y.secure.localPeer)[0] as Connection
+    const conn = await t.connectionTo(y.secure.localPeer)
     return { y, conn, outcome: t.node.identify(conn) }
   }
 
@@ -146,8 +135,7 @@ describe('adversarial: identify and identify push', () => {
     // An empty stream is a violation too; the timeout case is the silent peer below.
     expectCode(await rejection(outcome), 'ERR_PROTOCOL_VIOLATION')
     const silent = await connectYamux(t.port)
-    await until(() => t.node.getConnections(silent.secure.localPeer).length === 1, 2000, 'the connection to open')
-    const conn = t.node.getConnections(silent.secure.localPeer)[0] as Connection
+    const conn = await t.connectionTo(silent.secure.localPeer)
     expectCode(await rejection(t.node.identify(conn), IDENTIFY_TIMEOUT + 3000), 'ERR_TIMEOUT')
   })
 

@@ -9,15 +9,12 @@
  * twice gives the same split); the heap stays flat. After every case the node serves
  * a well-behaved peer and raised no unhandled rejection.
  */
-import { after, afterEach, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { codeChain, expectCode, heapUsed, installGuards, KiB, MiB, RawPeer, until } from '../helpers/hostile.js'
-import { Target, type InboundRecord } from '../helpers/hostile-target.js'
-import { honestPayload, noiseInitiator } from '../helpers/hostile-noise.js'
+import { codeChain, expectCode, heapUsed, KiB, MiB, RawPeer, until, withTimeout } from '../helpers/hostile.js'
+import { AT_ONCE_MS, socketClosed, Target, type InboundRecord } from '../helpers/hostile-target.js'
+import { badSignature, noiseInitiator } from '../helpers/hostile-noise.js'
 import { connectYamux, type YamuxPeer } from '../helpers/hostile-yamux.js'
-
-const guards = installGuards()
-const AT_ONCE_MS = 1000
 
 /** Counts records by the code of the error the node destroyed them with. */
 function byCode (records: readonly InboundRecord[]): Map<string, number> {
@@ -32,14 +29,7 @@ function byCode (records: readonly InboundRecord[]): Map<string, number> {
 describe('adversarial: silent connections beyond maxPendingInbound', () => {
   const PENDING = 8
   const TIMEOUT = 1000
-  let t: Target
-  before(async () => { t = await Target.start({ limits: { maxPendingInbound: PENDING }, timeouts: { inboundUpgrade: TIMEOUT } }) })
-  after(async () => { await t.stop() })
-  afterEach(async () => {
-    RawPeer.destroyAll()
-    await t.assertBaseline()
-    guards.check()
-  })
+  const t = Target.suite({ limits: { maxPendingInbound: PENDING }, timeouts: { inboundUpgrade: TIMEOUT } }, { serves: false })
 
   it(`20 silent connections: ${PENDING} wait for the timeout, the rest are refused at once; twice`, async () => {
     for (let round = 0; round < 2; round++) {
@@ -74,7 +64,7 @@ describe('adversarial: silent connections beyond maxPendingInbound', () => {
     await Promise.all(Array.from({ length: PENDING }, async () => await RawPeer.connect(t.port)))
     await until(() => t.inbound.length - again === PENDING, 2000, 'the silent connections accepted')
     const records = t.inbound.slice(again)
-    await Promise.all(records.map(async (r) => await r.closed))
+    await withTimeout(Promise.all(records.map(async (r) => await r.closed)), TIMEOUT + 3000, 'the silent connections closed')
     assert.deepEqual(Object.fromEntries(byCode(records)), { ERR_TIMEOUT: PENDING })
     await t.assertServes()
   })
@@ -82,14 +72,7 @@ describe('adversarial: silent connections beyond maxPendingInbound', () => {
 
 describe('adversarial: authenticated connections beyond maxConnections', () => {
   const MAX = 6
-  let t: Target
-  before(async () => { t = await Target.start({ limits: { maxConnections: MAX } }) })
-  after(async () => { await t.stop() })
-  afterEach(async () => {
-    RawPeer.destroyAll()
-    await t.assertBaseline()
-    guards.check()
-  })
+  const t = Target.suite({ limits: { maxConnections: MAX } }, { serves: false })
 
   it(`20 peers handshaking at once: at most ${MAX} connections, the rest refused; a freed slot admits a good peer`, async () => {
     let peak = 0
@@ -119,38 +102,29 @@ describe('adversarial: authenticated connections beyond maxConnections', () => {
 })
 
 describe('adversarial: failed and dropped upgrades do not leak', () => {
-  let t: Target
-  before(async () => { t = await Target.start() })
-  after(async () => { await t.stop() })
-  afterEach(async () => {
-    RawPeer.destroyAll()
-    await t.assertBaseline()
-    await t.assertServes()
-    guards.check()
-  })
+  const t = Target.suite()
+
+  /** Heap growth over `n` runs of `run`, after 30 to warm up. */
+  async function heapGrowth (run: (n: number) => Promise<void>, n: number): Promise<number> {
+    await run(30)
+    const before = heapUsed()
+    await run(n)
+    return heapUsed() - before
+  }
 
   it('150 handshakes with a bad signature, one after another: heap flat, all closed', async (ctx) => {
     const run = async (n: number): Promise<void> => {
       for (let i = 0; i < n; i++) {
         const { peer, record } = await t.connect()
-        await noiseInitiator(peer, {
-          payload: (p) => {
-            const sig = Buffer.from(p.identitySig)
-            sig[5] = (sig[5] as number) ^ 1
-            return honestPayload({ ...p, identitySig: sig })
-          }
-        })
-        await record.closed
+        await noiseInitiator(peer, { payload: badSignature(5) })
+        await socketClosed(record)
         expectCode(record.error, 'ERR_INVALID_SIGNATURE')
         peer.destroy()
       }
       await until(() => t.openInbound === 0, 2000, 'every socket closed')
       t.forgetClosed()
     }
-    await run(30)
-    const before = heapUsed()
-    await run(150)
-    const growth = heapUsed() - before
+    const growth = await heapGrowth(run, 150)
     ctx.diagnostic(`heap ${growth >= 0 ? '+' : ''}${(growth / KiB).toFixed(0)} KiB over 150 failed handshakes`)
     assert.ok(growth < 8 * MiB, `heap grew by ${(growth / MiB).toFixed(2)} MiB over 150 failed handshakes`)
   })
@@ -159,16 +133,13 @@ describe('adversarial: failed and dropped upgrades do not leak', () => {
     const run = async (n: number): Promise<void> => {
       for (let i = 0; i < n; i++) {
         const y = await connectYamux(t.port, { onRemoteStream: 'reset' })
-        await until(() => t.node.getConnections(y.secure.localPeer).length === 1, 2000, 'the connection to open')
+        await t.connectionTo(y.secure.localPeer)
         y.secure.peer.socket.resetAndDestroy()
       }
       await until(() => t.node.getConnections().length === 0 && t.openInbound === 0, 3000, 'every connection closed')
       t.forgetClosed()
     }
-    await run(30)
-    const before = heapUsed()
-    await run(150)
-    const growth = heapUsed() - before
+    const growth = await heapGrowth(run, 150)
     ctx.diagnostic(`heap ${growth >= 0 ? '+' : ''}${(growth / KiB).toFixed(0)} KiB over 150 dropped connections`)
     assert.ok(growth < 8 * MiB, `heap grew by ${(growth / MiB).toFixed(2)} MiB over 150 dropped connections`)
   })

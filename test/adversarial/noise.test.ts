@@ -8,45 +8,22 @@
  * `connection:close` error), the close bound, the return to baseline, a ping from a
  * well-behaved peer, and no unhandled rejection or uncaught exception.
  */
-import { after, afterEach, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { multiaddr } from '@multiformats/multiaddr'
 import { generateKeyPair } from '../../src/identity/index.js'
 import { encodeHandshakePayload } from '../../src/security/noise/payload.js'
-import { XXHandshake } from '../../src/security/noise/handshake-xx.js'
 import { sealFrames } from '../../src/security/noise/transport-codec.js'
-import { generateX25519KeyPair } from '../../src/security/noise/x25519.js'
 import { encodeMessage, encodeMessages, PROTOCOL_ID } from '../../src/negotiation/message.js'
-import { ByteInbox, expectCode, installGuards, KiB, parseMultistream, RawPeer, sleep, until } from '../helpers/hostile.js'
-import { Target, type InboundRecord } from '../helpers/hostile-target.js'
-import { frame, honestPayload, negotiate, noiseInitiator, parseNoiseFrame, YAMUX, type SecureSession } from '../helpers/hostile-noise.js'
+import { ByteInbox, expectCode, KiB, parseMultistream, sleep } from '../helpers/hostile.js'
+import { AT_ONCE_MS, closedAtOnce, closedAtTimeout, socketClosed, Target, type InboundRecord } from '../helpers/hostile-target.js'
+import { badSignature, frame, honestPayload, negotiate, noiseInitiator, startHandshake, YAMUX, type SecureSession } from '../helpers/hostile-noise.js'
 import { Flag } from '../../src/muxer/yamux/frame.js'
 import { YamuxPeer } from '../helpers/hostile-yamux.js'
 
-const guards = installGuards()
-const AT_ONCE_MS = 1000
-
 describe('adversarial: Noise handshake and transport', () => {
-  let t: Target
-  before(async () => { t = await Target.start() })
-  after(async () => { await t.stop() })
-  afterEach(async () => {
-    RawPeer.destroyAll()
-    await t.assertBaseline()
-    await t.assertServes()
-    await t.assertBaseline()
-    guards.check()
-  })
-
-  /** Waits for the node to close at once; returns its record for more checks. */
-  async function closedAtOnce (peer: RawPeer, record: InboundRecord, code: string): Promise<InboundRecord> {
-    const ms = await peer.waitClosed(AT_ONCE_MS + 2000)
-    assert.ok(ms < AT_ONCE_MS, `closed after ${ms.toFixed(0)} ms, expected at once`)
-    await record.closed
-    expectCode(record.error, code)
-    return record
-  }
+  const t = Target.suite()
 
   it('a message 1 too short to hold an ephemeral key: ERR_HANDSHAKE_FAILED', async () => {
     const { peer, record } = await t.connect()
@@ -68,18 +45,12 @@ describe('adversarial: Noise handshake and transport', () => {
     const { peer, record } = await t.connect()
     await negotiate(peer)
     peer.write(frame(Buffer.alloc(32)))
-    const ms = await peer.waitClosed(AT_ONCE_MS + 2000)
-    assert.ok(ms < AT_ONCE_MS, `closed after ${ms.toFixed(0)} ms`)
-    await record.closed
-    expectCode(record.error, 'ERR_HANDSHAKE_FAILED')
+    await closedAtOnce(peer, record, 'ERR_HANDSHAKE_FAILED')
   })
 
   it('a valid message 1, then garbage as message 3: ERR_HANDSHAKE_FAILED', async () => {
     const { peer, record } = await t.connect()
-    await negotiate(peer)
-    const xx = new XXHandshake({ initiator: true, staticKey: generateX25519KeyPair() })
-    peer.write(frame(xx.writeMessage(new Uint8Array(0))))
-    await peer.inbox.pull(parseNoiseFrame, 'message 2')
+    await startHandshake(peer)
     peer.write(frame(randomBytes(200)))
     await closedAtOnce(peer, record, 'ERR_HANDSHAKE_FAILED')
   })
@@ -94,13 +65,7 @@ describe('adversarial: Noise handshake and transport', () => {
 
   it('an identity signature that does not verify: ERR_HANDSHAKE_FAILED (cause ERR_INVALID_SIGNATURE)', async () => {
     const { peer, record } = await t.connect()
-    await noiseInitiator(peer, {
-      payload: (p) => {
-        const sig = Buffer.from(p.identitySig)
-        sig[0] = (sig[0] as number) ^ 0x01
-        return honestPayload({ ...p, identitySig: sig })
-      }
-    })
+    await noiseInitiator(peer, { payload: badSignature(0) })
     await closedAtOnce(peer, record, 'ERR_INVALID_SIGNATURE')
     expectCode(record.error, 'ERR_HANDSHAKE_FAILED')
   })
@@ -164,7 +129,7 @@ describe('adversarial: Noise handshake and transport', () => {
     })
     assert.ok(writes > 100, `${writes} writes`)
     const y = new YamuxPeer(secure)
-    await until(() => t.node.getConnections(secure.localPeer).length === 1, 2000, 'the connection to open')
+    await t.connectionTo(secure.localPeer)
     await y.ping(1)
     await y.ping(3)
     assert.equal(y.decodeError, undefined)
@@ -210,7 +175,7 @@ describe('adversarial: Noise handshake and transport', () => {
       const { peer, record } = await t.connect()
       const secure = await noiseInitiator(peer)
       const y = new YamuxPeer(secure)
-      await until(() => t.node.getConnections(secure.localPeer).length === 1, 2000, 'the connection to open')
+      await t.connectionTo(secure.localPeer)
       await y.ping(1)
       return { y, record }
     }
@@ -264,7 +229,7 @@ describe('adversarial: Noise handshake and transport', () => {
       y.secure.sendRaw(frame(randomBytes(100)).subarray(0, 40))
       y.secure.peer.end()
       await y.secure.peer.waitClosed(AT_ONCE_MS + 2000)
-      await record.closed
+      await socketClosed(record)
       expectCode(record.error, 'ERR_INVALID_MESSAGE')
     })
   })
@@ -272,15 +237,7 @@ describe('adversarial: Noise handshake and transport', () => {
 
 describe('adversarial: the muxer negotiated by multistream-select inside Noise', () => {
   const TIMEOUT = 1000
-  let t: Target
-  before(async () => { t = await Target.start({ timeouts: { inboundUpgrade: TIMEOUT } }) })
-  after(async () => { await t.stop() })
-  afterEach(async () => {
-    RawPeer.destroyAll()
-    await t.assertBaseline()
-    await t.assertServes()
-    guards.check()
-  })
+  const t = Target.suite({ timeouts: { inboundUpgrade: TIMEOUT } })
 
   /** A Noise session that offered no muxer in message 3, with its plaintext in an inbox. */
   async function withoutMuxers (): Promise<{ secure: SecureSession, inbox: ByteInbox, record: InboundRecord }> {
@@ -296,7 +253,7 @@ describe('adversarial: the muxer negotiated by multistream-select inside Noise',
     secure.send(encodeMessages([PROTOCOL_ID, YAMUX]))
     assert.equal(await inbox.pull(parseMultistream, 'header'), PROTOCOL_ID)
     assert.equal(await inbox.pull(parseMultistream, 'answer'), YAMUX)
-    await until(() => t.node.getConnections(secure.localPeer).length === 1, 2000, 'the connection to open')
+    await t.connectionTo(secure.localPeer)
   })
 
   it('garbage inside the Noise channel: ERR_NEGOTIATION_FAILED at once', async () => {
@@ -314,47 +271,24 @@ describe('adversarial: the muxer negotiated by multistream-select inside Noise',
   it('no proposal at all: ERR_TIMEOUT at the inbound upgrade timeout', async () => {
     const { secure, record } = await withoutMuxers()
     secure.send(encodeMessage(PROTOCOL_ID))
-    const ms = await secure.peer.waitClosed(TIMEOUT + 3000)
-    assert.ok(ms < TIMEOUT + 1500, `closed after ${ms.toFixed(0)} ms`)
-    await record.closed
-    expectCode(record.error, 'ERR_TIMEOUT')
+    await closedAtTimeout(secure.peer, record, TIMEOUT)
   })
-
-  async function closedAtOnce (peer: RawPeer, record: InboundRecord, code: string): Promise<void> {
-    const ms = await peer.waitClosed(AT_ONCE_MS + 2000)
-    assert.ok(ms < AT_ONCE_MS, `closed after ${ms.toFixed(0)} ms, expected at once`)
-    await record.closed
-    expectCode(record.error, code)
-  }
 })
 
 describe('adversarial: Noise handshakes that stall meet the inbound upgrade timeout', () => {
   const TIMEOUT = 1000
-  let t: Target
-  before(async () => { t = await Target.start({ timeouts: { inboundUpgrade: TIMEOUT } }) })
-  after(async () => { await t.stop() })
-  afterEach(async () => {
-    RawPeer.destroyAll()
-    await t.assertBaseline()
-    await t.assertServes()
-    guards.check()
-  })
+  const t = Target.suite({ timeouts: { inboundUpgrade: TIMEOUT } })
 
   it('a frame length of 65535 followed by nothing: ERR_TIMEOUT', async () => {
     const { peer, record } = await t.connect()
     await negotiate(peer)
     peer.write(Buffer.from([0xff, 0xff, 0x01, 0x02]))
-    const ms = await peer.waitClosed(TIMEOUT + 3000)
-    assert.ok(ms < TIMEOUT + 1500, `closed after ${ms.toFixed(0)} ms`)
-    expectCode(record.error, 'ERR_TIMEOUT')
+    await closedAtTimeout(peer, record, TIMEOUT)
   })
 
   it('message 3 never sent: ERR_TIMEOUT', async () => {
     const { peer, record } = await t.connect()
-    await negotiate(peer)
-    const xx = new XXHandshake({ initiator: true, staticKey: generateX25519KeyPair() })
-    peer.write(frame(xx.writeMessage(new Uint8Array(0))))
-    await peer.inbox.pull(parseNoiseFrame, 'message 2')
+    await startHandshake(peer)
     await peer.waitClosed(TIMEOUT + 3000)
     expectCode(record.error, 'ERR_TIMEOUT')
   })

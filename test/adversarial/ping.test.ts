@@ -9,33 +9,22 @@
  * the node is back to baseline, serves a well-behaved peer, and raised no unhandled
  * rejection.
  */
-import { after, afterEach, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { performance } from 'node:perf_hooks'
 import { randomBytes } from 'node:crypto'
 import { encodeMessages, PROTOCOL_ID } from '../../src/negotiation/message.js'
 import { Flag } from '../../src/muxer/yamux/frame.js'
 import { DEFAULT_PING_TIMEOUT, PING_LENGTH, PING_PROTOCOL } from '../../src/protocols/ping.js'
-import { expectCode, heapUsed, installGuards, KiB, MiB, parseMultistream, RawPeer, rejection, sleep, until, withTimeout } from '../helpers/hostile.js'
+import { expectCode, heapUsed, KiB, MiB, parseMultistream, rejection, sleep, withTimeout } from '../helpers/hostile.js'
 import { Target } from '../helpers/hostile-target.js'
 import { connectYamux, type YamuxPeer } from '../helpers/hostile-yamux.js'
-
-const guards = installGuards()
 
 /** What the hostile peer does with a ping stream the node opened (after reading its proposal). */
 type PingBehaviour = (y: YamuxPeer, id: number) => Promise<void> | void
 
 describe('adversarial: ping', () => {
-  let t: Target
-  before(async () => { t = await Target.start() })
-  after(async () => { await t.stop() })
-  afterEach(async () => {
-    RawPeer.destroyAll()
-    await t.assertBaseline()
-    await t.assertServes()
-    await t.assertBaseline()
-    guards.check()
-  })
+  const t = Target.suite()
 
   /** A hostile peer that resets the node's identify and treats its pings with `behaviour`. */
   async function target (behaviour: { current: PingBehaviour }): Promise<YamuxPeer> {
@@ -49,7 +38,7 @@ describe('adversarial: ping', () => {
         })().catch(() => {})
       }
     })
-    await until(() => t.node.getConnections(y.secure.localPeer).length === 1, 2000, 'the connection to open')
+    await t.connectionTo(y.secure.localPeer)
     return y
   }
 
@@ -138,7 +127,7 @@ describe('adversarial: ping', () => {
 
   it('a pinger that never grants window for its echoes: the node stops reading, then loses nothing', async (ctx) => {
     const y = await connectYamux(t.port, { onRemoteStream: 'reset', log: false })
-    await until(() => t.node.getConnections(y.secure.localPeer).length === 1, 2000, 'the connection to open')
+    await t.connectionTo(y.secure.localPeer)
     assert.equal(await y.open(1, PING_PROTOCOL), 'agreed')
     const before = heapUsed()
     // We never send a Window Update for stream 1: the node may echo 256 KiB, then its

@@ -12,11 +12,10 @@ import assert from 'node:assert/strict'
 import { performance } from 'node:perf_hooks'
 import { encodeMessage, PROTOCOL_ID } from '../../src/negotiation/message.js'
 import { Flag } from '../../src/muxer/yamux/frame.js'
-import { XXHandshake } from '../../src/security/noise/handshake-xx.js'
-import { generateX25519KeyPair } from '../../src/security/noise/x25519.js'
+import type { NodeOptions } from '../../src/node-options.js'
 import { installGuards, RawPeer, until, withTimeout } from '../helpers/hostile.js'
 import { Target } from '../helpers/hostile-target.js'
-import { frame, negotiate, parseNoiseFrame } from '../helpers/hostile-noise.js'
+import { startHandshake } from '../helpers/hostile-noise.js'
 import { connectYamux, type YamuxPeer } from '../helpers/hostile-yamux.js'
 
 const guards = installGuards()
@@ -24,27 +23,33 @@ const HOLD = '/adversarial/hold/1.0.0'
 const CLOSE_TIMEOUT = 1000
 
 describe('adversarial: stopping a node under attack', () => {
-  afterEach(() => {
+  /** Every target a case started: stopped after it even when the case failed midway. */
+  const targets: Target[] = []
+  const start = async (options?: NodeOptions): Promise<Target> => {
+    const t = await Target.start(options)
+    targets.push(t)
+    return t
+  }
+  afterEach(async () => {
     RawPeer.destroyAll()
+    await Promise.all(targets.splice(0).map(async (t) => { await t.stop() }))
     guards.check()
   })
 
   it('stop() ends pending, half-done and established hostile connections within the close timeout', async (ctx) => {
-    const t = await Target.start({ timeouts: { connectionClose: CLOSE_TIMEOUT, inboundUpgrade: 20_000, streamNegotiation: 20_000 } })
+    const t = await start({ timeouts: { connectionClose: CLOSE_TIMEOUT, inboundUpgrade: 20_000, streamNegotiation: 20_000 } })
     t.node.handle(HOLD, () => {})
     // Silent: pending their upgrade.
     const silent = await Promise.all([1, 2, 3].map(async () => (await t.connect()).peer))
     // Half a handshake: message 1 sent, message 3 never.
     const half = (await t.connect()).peer
-    await negotiate(half)
-    half.write(frame(new XXHandshake({ initiator: true, staticKey: generateX25519KeyPair() }).writeMessage(new Uint8Array(0))))
-    await half.inbox.pull(parseNoiseFrame, 'message 2')
+    await startHandshake(half)
     // Established, never closing their side: one with a stream stalled in negotiation,
     // one with a stream a handler holds open, one idle.
     const established: YamuxPeer[] = []
     for (let i = 0; i < 3; i++) {
       const y = await connectYamux(t.port, { onRemoteStream: 'ignore' })
-      await until(() => t.node.getConnections(y.secure.localPeer).length === 1, 2000, 'the connection to open')
+      await t.connectionTo(y.secure.localPeer)
       established.push(y)
     }
     const [stalled, holding] = established as [YamuxPeer, YamuxPeer, YamuxPeer]
@@ -66,8 +71,7 @@ describe('adversarial: stopping a node under attack', () => {
     await t.good.stop()
 
     // A fresh node works as usual.
-    const next = await Target.start()
+    const next = await start()
     await next.assertServes()
-    await next.stop()
   })
 })

@@ -8,7 +8,7 @@
  * protocol's cap are reset once agreed. After every case the node is back to
  * baseline, serves a well-behaved peer, and raised no unhandled rejection.
  */
-import { after, afterEach, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { performance } from 'node:perf_hooks'
 import { decodeLsResponse, encodeLsResponse, encodeMessage, encodeMessages, MAX_MESSAGE_LENGTH, PROTOCOL_ID } from '../../src/negotiation/message.js'
@@ -16,35 +16,24 @@ import { MAX_PROPOSALS } from '../../src/negotiation/listener.js'
 import { Flag } from '../../src/muxer/yamux/frame.js'
 import { PING_MAX_INBOUND_STREAMS } from '../../src/protocols/ping.js'
 import type { Connection, Stream } from '../../src/interfaces/connection.js'
-import { expectCode, installGuards, KiB, memoryInUse, MiB, parseMultistream, RawPeer, rejection, sleep, until } from '../helpers/hostile.js'
+import { expectCode, KiB, memoryInUse, MiB, parseMultistream, rejection, sleep, until } from '../helpers/hostile.js'
 import { Target } from '../helpers/hostile-target.js'
 import { connectYamux, type YamuxPeer } from '../helpers/hostile-yamux.js'
 
-const guards = installGuards()
 const NEGOTIATION_TIMEOUT = 800
 const HOLD = '/adversarial/hold/1.0.0'
 const HOLD_CAP = 3
 
 describe('adversarial: multistream-select on streams', () => {
-  let t: Target
   const held: Stream[] = []
-  before(async () => {
-    t = await Target.start({ timeouts: { streamNegotiation: NEGOTIATION_TIMEOUT } })
-    t.node.handle(HOLD, (stream) => { held.push(stream) }, { maxInboundStreams: HOLD_CAP })
+  const t = Target.suite({ timeouts: { streamNegotiation: NEGOTIATION_TIMEOUT } }, {
+    settle: () => { for (const s of held.splice(0)) s.destroy() }
   })
-  after(async () => { await t.stop() })
-  afterEach(async () => {
-    RawPeer.destroyAll()
-    for (const s of held.splice(0)) s.destroy()
-    await t.assertBaseline()
-    await t.assertServes()
-    await t.assertBaseline()
-    guards.check()
-  })
+  before(() => { t.node.handle(HOLD, (stream) => { held.push(stream) }, { maxInboundStreams: HOLD_CAP }) })
 
   async function connected (): Promise<YamuxPeer> {
     const y = await connectYamux(t.port, { onRemoteStream: 'reset' })
-    await until(() => t.node.getConnections(y.secure.localPeer).length === 1, 2000, 'the connection to open')
+    await t.connectionTo(y.secure.localPeer)
     return y
   }
 
@@ -184,15 +173,7 @@ describe('adversarial: multistream-select on streams', () => {
 })
 
 describe('adversarial: the node opens streams to a hostile peer', () => {
-  let t: Target
-  before(async () => { t = await Target.start({ timeouts: { streamNegotiation: NEGOTIATION_TIMEOUT } }) })
-  after(async () => { await t.stop() })
-  afterEach(async () => {
-    RawPeer.destroyAll()
-    await t.assertBaseline()
-    await t.assertServes()
-    guards.check()
-  })
+  const t = Target.suite({ timeouts: { streamNegotiation: NEGOTIATION_TIMEOUT } })
 
   /** A hostile peer that answers every stream the node opens (after its header) with `answer`. */
   async function answering (answer: Uint8Array | undefined): Promise<{ y: YamuxPeer, conn: Connection }> {
@@ -201,8 +182,7 @@ describe('adversarial: the node opens streams to a hostile peer', () => {
         if (answer !== undefined) peer.send(peer.data(id, answer, Flag.ACK))
       }
     })
-    await until(() => t.node.getConnections(y.secure.localPeer).length === 1, 2000, 'the connection to open')
-    return { y, conn: t.node.getConnections(y.secure.localPeer)[0] as Connection }
+    return { y, conn: await t.connectionTo(y.secure.localPeer) }
   }
 
   it('no answer to a non-lazy negotiation: ERR_TIMEOUT at the stream negotiation timeout, the stream reset', async () => {

@@ -7,21 +7,19 @@
  * errors and closed connections, never uncaught exceptions. After every case the node
  * is back to baseline, serves a well-behaved peer, and raised no unhandled rejection.
  */
-import { after, afterEach, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls'
 import { randomBytes } from 'node:crypto'
 import { generateKeyPair, peerIdFromPrivateKey } from '../../src/identity/index.js'
 import { createCertificate } from '../../src/security/tls/certificate.js'
 import { FrameType } from '../../src/muxer/yamux/frame.js'
-import { expectCode, installGuards, RawPeer, until, withTimeout } from '../helpers/hostile.js'
-import { Target } from '../helpers/hostile-target.js'
+import { expectCode, until, withTimeout, type RawPeer } from '../helpers/hostile.js'
+import { AT_ONCE_MS, closedAtOnce, closedAtTimeout, socketClosed, Target } from '../helpers/hostile-target.js'
 import { negotiate } from '../helpers/hostile-noise.js'
 import { rawFrame } from '../helpers/hostile-yamux.js'
 
-const guards = installGuards()
 const TLS = '/tls/1.0.0'
-const AT_ONCE_MS = 1000
 const TIMEOUT = 1000
 
 /** A TLS client over the negotiated raw socket; resolves once its handshake ends either way. */
@@ -36,34 +34,20 @@ async function tlsClient (peer: RawPeer, options: ConnectionOptions): Promise<{ 
 }
 
 describe('adversarial: libp2p TLS on the inbound side', () => {
-  let t: Target
-  before(async () => { t = await Target.start({ timeouts: { inboundUpgrade: TIMEOUT } }) })
-  after(async () => { await t.stop() })
-  afterEach(async () => {
-    RawPeer.destroyAll()
-    await t.assertBaseline()
-    await t.assertServes()
-    guards.check()
-  })
+  const t = Target.suite({ timeouts: { inboundUpgrade: TIMEOUT } })
 
   it('garbage instead of a ClientHello: ERR_HANDSHAKE_FAILED at once', async () => {
     const { peer, record } = await t.connect()
     await negotiate(peer, TLS)
     peer.write(randomBytes(600))
-    const ms = await peer.waitClosed(AT_ONCE_MS + 2000)
-    assert.ok(ms < AT_ONCE_MS, `closed after ${ms.toFixed(0)} ms`)
-    await record.closed
-    expectCode(record.error, 'ERR_HANDSHAKE_FAILED')
+    await closedAtOnce(peer, record, 'ERR_HANDSHAKE_FAILED')
   })
 
   it('a TLS record header announcing 16 KiB, then nothing: the inbound timeout closes it', async () => {
     const { peer, record } = await t.connect()
     await negotiate(peer, TLS)
     peer.write(Buffer.from([0x16, 0x03, 0x01, 0x40, 0x00, 0x01]))
-    const ms = await peer.waitClosed(TIMEOUT + 3000)
-    assert.ok(ms < TIMEOUT + 1500, `closed after ${ms.toFixed(0)} ms`)
-    await record.closed
-    expectCode(record.error, 'ERR_TIMEOUT')
+    await closedAtTimeout(peer, record, TIMEOUT)
   })
 
   it('the proposal, then FIN: ERR_HANDSHAKE_FAILED at once', async () => {
@@ -71,7 +55,7 @@ describe('adversarial: libp2p TLS on the inbound side', () => {
     await negotiate(peer, TLS)
     peer.end()
     await peer.waitClosed(AT_ONCE_MS + 2000)
-    await record.closed
+    await socketClosed(record)
     expectCode(record.error, 'ERR_HANDSHAKE_FAILED')
   })
 
@@ -107,10 +91,9 @@ describe('adversarial: libp2p TLS on the inbound side', () => {
     socket.on('error', () => {})
     assert.equal(socket.alpnProtocol, '/yamux/1.0.0')
     const id = peerIdFromPrivateKey(key)
-    await until(() => t.node.getConnections(id).length === 1, 2000, 'the TLS connection to open')
-    const conn = t.node.getConnections(id)[0]
+    const conn = await t.connectionTo(id)
     socket.write(rawFrame(9, 0, 0, 0))
-    await until(() => conn?.status === 'closed', 2000, 'the connection to close')
+    await until(() => conn.status === 'closed', 2000, 'the connection to close')
     const close = t.closes.find((c) => c.connection === conn)
     expectCode(close?.error, 'ERR_MUXER_PROTOCOL')
     assert.equal(FrameType.GoAway, 3)

@@ -9,46 +9,32 @@
  * answers are capped per flush, and the heap stays flat. After every case the node is
  * back to baseline, serves a well-behaved peer, and raised no unhandled rejection.
  */
-import { after, afterEach, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { Flag, FrameType, GoAwayCode } from '../../src/muxer/yamux/frame.js'
 import { MAX_PENDING_PONGS } from '../../src/muxer/yamux/config.js'
 import { yamux } from '../../src/muxer/yamux/index.js'
 import { MAX_PLAINTEXT_LENGTH } from '../../src/security/noise/constants.js'
 import type { Stream } from '../../src/interfaces/connection.js'
-import { expectCode, heapUsed, installGuards, KiB, MiB, RawPeer, sleep, until } from '../helpers/hostile.js'
-import { Target, type InboundRecord } from '../helpers/hostile-target.js'
+import { expectCode, heapUsed, KiB, MiB, sleep, until } from '../helpers/hostile.js'
+import { AT_ONCE_MS, Target, type InboundRecord } from '../helpers/hostile-target.js'
 import { connectYamux, rawFrame, type YamuxPeer, type YamuxPeerOptions } from '../helpers/hostile-yamux.js'
 
-const guards = installGuards()
-const AT_ONCE_MS = 1000
 const STALL = '/adversarial/stall/1.0.0'
 const NEGOTIATION_TIMEOUT = 1000
 
 describe('adversarial: yamux inside a correct Noise channel', () => {
-  let t: Target
   /** Streams of the stall protocol, held unread so the window is never reopened. */
   const stalled: Stream[] = []
-  before(async () => {
-    t = await Target.start({ timeouts: { streamNegotiation: NEGOTIATION_TIMEOUT } })
-    t.node.handle(STALL, (stream) => { stalled.push(stream) }, { maxInboundStreams: 8 })
-  })
-  after(async () => { await t.stop() })
-  afterEach(async () => {
-    RawPeer.destroyAll()
-    stalled.length = 0
-    await t.assertBaseline()
-    await t.assertServes()
-    await t.assertBaseline()
-    guards.check()
-  })
+  const t = Target.suite({ timeouts: { streamNegotiation: NEGOTIATION_TIMEOUT } }, { settle: () => { stalled.length = 0 } })
+  before(() => { t.node.handle(STALL, (stream) => { stalled.push(stream) }, { maxInboundStreams: 8 }) })
 
   /** A hostile peer with an open, working connection (ping on stream 1 answered). */
   async function connected (options: YamuxPeerOptions = {}): Promise<{ y: YamuxPeer, record: InboundRecord }> {
     const n = t.inbound.length
     const y = await connectYamux(t.port, { onRemoteStream: 'reset', ...options })
     const record = await t.inboundAt(n)
-    await until(() => t.node.getConnections(y.secure.localPeer).length === 1, 2000, 'the connection to open')
+    await t.connectionTo(y.secure.localPeer)
     await y.ping(1)
     return { y, record }
   }
@@ -250,17 +236,7 @@ describe('adversarial: yamux inside a correct Noise channel', () => {
 describe('adversarial: yamux keep-alive against a peer that stops answering', () => {
   const INTERVAL = 200
   const TIMEOUT = 400
-  let t: Target
-  before(async () => {
-    t = await Target.start({ streamMuxers: [yamux({ keepAliveInterval: INTERVAL, keepAliveTimeout: TIMEOUT })] })
-  })
-  after(async () => { await t.stop() })
-  afterEach(async () => {
-    RawPeer.destroyAll()
-    await t.assertBaseline()
-    await t.assertServes()
-    guards.check()
-  })
+  const t = Target.suite({ streamMuxers: [yamux({ keepAliveInterval: INTERVAL, keepAliveTimeout: TIMEOUT })] })
 
   for (const [name, answer] of [
     ['never answers pings', undefined],
@@ -268,8 +244,7 @@ describe('adversarial: yamux keep-alive against a peer that stops answering', ()
   ] as const) {
     it(`a peer that ${name}: ERR_KEEP_ALIVE_TIMEOUT, the connection destroyed`, async () => {
       const y = await connectYamux(t.port, { answerPings: false, onRemoteStream: 'reset' })
-      await until(() => t.node.getConnections(y.secure.localPeer).length === 1, 2000, 'the connection to open')
-      const conn = t.node.getConnections(y.secure.localPeer)[0]
+      const conn = await t.connectionTo(y.secure.localPeer)
       if (answer !== undefined) {
         const timer = setInterval(() => {
           for (const f of y.frames.splice(0)) {
@@ -279,7 +254,7 @@ describe('adversarial: yamux keep-alive against a peer that stops answering', ()
         y.secure.peer.closed.finally(() => { clearInterval(timer) }).catch(() => {})
       }
       const started = performance.now()
-      await until(() => conn?.status === 'closed', INTERVAL + TIMEOUT + 3000, 'the keep-alive to close the connection')
+      await until(() => conn.status === 'closed', INTERVAL + TIMEOUT + 3000, 'the keep-alive to close the connection')
       const ms = performance.now() - started
       assert.ok(ms < INTERVAL + TIMEOUT + 1500, `closed after ${ms.toFixed(0)} ms`)
       expectCode(t.closes.find((c) => c.connection === conn)?.error, 'ERR_KEEP_ALIVE_TIMEOUT')

@@ -65,16 +65,25 @@ export interface InitiatorOptions {
 }
 
 /**
+ * Negotiates `/noise` and sends a valid message 1 from `staticKey`; resolves with the
+ * machine and the node's message 2 once it arrived: the handshake half done, message 3
+ * left to the caller.
+ */
+export async function startHandshake (peer: RawPeer, staticKey = generateX25519KeyPair()): Promise<{ xx: XXHandshake, msg2: Buffer }> {
+  await negotiate(peer)
+  const xx = new XXHandshake({ initiator: true, staticKey })
+  peer.write(frame(xx.writeMessage(new Uint8Array(0))))
+  return { xx, msg2: await peer.inbox.pull(parseNoiseFrame, 'Noise message 2') }
+}
+
+/**
  * Negotiates `/noise` and runs the XX handshake as initiator. Resolves once message 3
  * is sent (the node, as responder, verifies it when it arrives).
  */
 export async function noiseInitiator (peer: RawPeer, options: InitiatorOptions = {}): Promise<SecureSession> {
-  await negotiate(peer)
   const identity = options.identity ?? generateKeyPair('Ed25519')
   const staticKey = generateX25519KeyPair()
-  const xx = new XXHandshake({ initiator: true, staticKey })
-  peer.write(frame(xx.writeMessage(new Uint8Array(0))))
-  const msg2 = await peer.inbox.pull(parseNoiseFrame, 'Noise message 2')
+  const { xx, msg2 } = await startHandshake(peer, staticKey)
   const remote = decodeHandshakePayload(xx.readMessage(msg2))
   const remoteKey = publicKeyFromProtobuf(remote.identityKey)
   if (!remoteKey.verify(staticKeySignatureData(xx.remoteStaticKey as Buffer), remote.identitySig)) {
@@ -100,6 +109,15 @@ export function honestPayload (p: HonestPayloadParts): Uint8Array {
     identitySig: p.identitySig,
     ...(p.muxers.length > 0 ? { extensions: { webtransportCerthashes: [], streamMuxers: p.muxers } } : {})
   })
+}
+
+/** For `InitiatorOptions.payload`: the honest payload with byte `at` of its signature flipped, so it does not verify. */
+export function badSignature (at: number): (p: HonestPayloadParts) => Uint8Array {
+  return (p) => {
+    const sig = Buffer.from(p.identitySig)
+    sig[at] = (sig[at] as number) ^ 0x01
+    return honestPayload({ ...p, identitySig: sig })
+  }
 }
 
 /**

@@ -7,7 +7,12 @@
  * recorded with the moment its socket closed and the error it was destroyed with
  * (the typed error of a failed upgrade reaches `raw.destroy(err)`). Nothing is
  * replaced: the listener, the sockets and the channels are lp2p's own.
+ *
+ * `Target.suite` gives a `describe` its target and the checks every case ends with;
+ * `closedAtOnce` and `closedAtTimeout` the two ways a hostile connection is closed.
  */
+import { after, afterEach, before } from 'node:test'
+import assert from 'node:assert/strict'
 import { performance } from 'node:perf_hooks'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createNode, type Lp2pNode } from '../../src/node.js'
@@ -17,11 +22,11 @@ import type { Connection } from '../../src/interfaces/connection.js'
 import type { Transport } from '../../src/interfaces/transport.js'
 import { tcp } from '../../src/transport/tcp.js'
 import { SocketChannel } from '../../src/transport/socket-channel.js'
-import { RawPeer, until, withTimeout } from './hostile.js'
+import type { PeerId } from '../../src/identity/index.js'
+import { expectCode, installGuards, RawPeer, until, withTimeout } from './hostile.js'
 
 export interface InboundRecord {
   readonly channel: ByteChannel
-  readonly openedAt: number
   /** performance.now() when the node's socket closed. */
   closedAt: number | undefined
   /** The first error the node destroyed the raw channel with. */
@@ -51,7 +56,6 @@ function observe (raw: ByteChannel): InboundRecord {
   let resolveClosed!: () => void
   const record: InboundRecord = {
     channel: raw,
-    openedAt: performance.now(),
     closedAt: undefined,
     error: undefined,
     closed: new Promise<void>((resolve) => { resolveClosed = resolve })
@@ -81,39 +85,85 @@ export const SUITE_TIMEOUTS = {
   connectionClose: 1000
 } as const
 
+export interface SuiteOptions {
+  /**
+   * After each case, whether a well-behaved peer must be served (default true); the
+   * limit suites check that inside their cases, where the node is full.
+   */
+  serves?: boolean
+  /**
+   * Runs first after each case, while the hostile peers are still connected: streams
+   * a handler holds, or checks of what the case left before it is torn down.
+   */
+  settle?: () => void | Promise<void>
+}
+
 export class Target {
   readonly node: Lp2pNode
   readonly good: Lp2pNode
-  readonly inbound: InboundRecord[]
-  readonly port: number
-  /** `/ip4/127.0.0.1/tcp/<port>/p2p/<id>`. */
-  readonly addr: Multiaddr
+  readonly inbound: InboundRecord[] = []
   /** Connections that closed, with the error they closed with. */
   readonly closes: Array<{ connection: Connection, error: Error | undefined }> = []
+  #addr: Multiaddr | undefined
 
-  private constructor (node: Lp2pNode, good: Lp2pNode, inbound: InboundRecord[]) {
-    this.node = node
-    this.good = good
-    this.inbound = inbound
-    const a = node.getMultiaddrs()[0] as Multiaddr
-    this.addr = a
-    this.port = Number(a.toString().split('/')[4])
-    node.on('connection:close', (connection, error) => { this.closes.push({ connection, error }) })
-  }
-
-  /** Starts the node (options merged over the suite's short timeouts) and the good peer. */
-  static async start (options: NodeOptions = {}): Promise<Target> {
-    const inbound: InboundRecord[] = []
-    const node = createNode({
+  /** The node (options merged over the suite's short timeouts) and the good peer, not started. */
+  private constructor (options: NodeOptions) {
+    this.node = createNode({
       ...options,
-      transports: [observedTcp(inbound)],
+      transports: [observedTcp(this.inbound)],
       listen: ['/ip4/127.0.0.1/tcp/0'],
       timeouts: { ...SUITE_TIMEOUTS, ...options.timeouts }
     })
-    await node.start()
-    const good = createNode({ timeouts: { dial: 5000 } })
-    await good.start()
-    return new Target(node, good, inbound)
+    this.good = createNode({ timeouts: { dial: 5000 } })
+    this.node.on('connection:close', (connection, error) => { this.closes.push({ connection, error }) })
+  }
+
+  /** Starts the node and the good peer. */
+  static async start (options: NodeOptions = {}): Promise<Target> {
+    const t = new Target(options)
+    await t.node.start()
+    await t.good.start()
+    return t
+  }
+
+  /**
+   * The target of the enclosing `describe`: started before its cases, stopped after
+   * them, and after each case every raw peer destroyed, then the checks every
+   * adversarial case ends with: the node back to baseline, serving a well-behaved
+   * peer and back to baseline once it hung up, and no unhandled rejection or uncaught
+   * exception in the process. Returned at once (not started) so a suite holds it in a
+   * `const`.
+   */
+  static suite (options: NodeOptions = {}, suite: SuiteOptions = {}): Target {
+    const guards = installGuards()
+    const t = new Target(options)
+    before(async () => {
+      await t.node.start()
+      await t.good.start()
+    })
+    after(async () => { await t.stop() })
+    afterEach(async () => {
+      await suite.settle?.()
+      RawPeer.destroyAll()
+      await t.assertBaseline()
+      if (suite.serves ?? true) {
+        await t.assertServes()
+        await t.assertBaseline()
+      }
+      guards.check()
+    })
+    return t
+  }
+
+  /** `/ip4/127.0.0.1/tcp/<port>/p2p/<id>`, once started. */
+  get addr (): Multiaddr {
+    this.#addr ??= this.node.getMultiaddrs()[0]
+    if (this.#addr === undefined) throw new Error('the target is not listening (not started?)')
+    return this.#addr
+  }
+
+  get port (): number {
+    return Number(this.addr.toString().split('/')[4])
   }
 
   /** Inbound raw sockets still open on the node. */
@@ -134,6 +184,12 @@ export class Target {
     return { peer, record: await this.inboundAt(n) }
   }
 
+  /** Waits until the node holds a connection to `peer` (a hostile peer's `localPeer`); returns it. */
+  async connectionTo (peer: PeerId, ms = 2000): Promise<Connection> {
+    await until(() => this.node.getConnections(peer).length === 1, ms, 'the connection to open')
+    return this.node.getConnections(peer)[0] as Connection
+  }
+
   /**
    * Drops the records of closed connections and past close events, so that a test
    * measuring the node's memory does not count what the test itself keeps.
@@ -143,13 +199,6 @@ export class Target {
     this.inbound.length = 0
     this.inbound.push(...open)
     this.closes.length = 0
-  }
-
-  /** The latest inbound record. */
-  get lastInbound (): InboundRecord {
-    const r = this.inbound[this.inbound.length - 1]
-    if (r === undefined) throw new Error('no inbound connection yet')
-    return r
   }
 
   /**
@@ -171,4 +220,31 @@ export class Target {
   async stop (): Promise<void> {
     await Promise.all([this.node.stop(), this.good.stop()])
   }
+}
+
+/** "At once": detection is synchronous on receipt; 1 s absorbs a loaded machine. */
+export const AT_ONCE_MS = 1000
+
+/**
+ * The node closed `peer`'s connection at once (its FIN or close within AT_ONCE_MS)
+ * and destroyed the raw channel with `code`.
+ */
+export async function closedAtOnce (peer: RawPeer, record: InboundRecord, code: string): Promise<void> {
+  const ms = await peer.waitClosed(AT_ONCE_MS + 2000)
+  assert.ok(ms < AT_ONCE_MS, `closed after ${ms.toFixed(0)} ms, expected at once`)
+  await socketClosed(record)
+  expectCode(record.error, code)
+}
+
+/** The node closed `peer`'s connection at `timeout` (within 1.5 s of it) with ERR_TIMEOUT. */
+export async function closedAtTimeout (peer: RawPeer, record: InboundRecord, timeout: number): Promise<void> {
+  const ms = await peer.waitClosed(timeout + 3000)
+  assert.ok(ms < timeout + 1500, `closed after ${ms.toFixed(0)} ms`)
+  await socketClosed(record)
+  expectCode(record.error, 'ERR_TIMEOUT')
+}
+
+/** Waits for the node's socket of `record` to close, bounded (the runner has no test timeout). */
+export async function socketClosed (record: InboundRecord, ms = 2000): Promise<void> {
+  await withTimeout(record.closed, ms, "the node's socket to close")
 }

@@ -9,9 +9,10 @@
  * deadlines then reset. Tests that act on those streams install `onRemoteStream`.
  */
 import { randomBytes } from 'node:crypto'
-import { encodeHeader, Flag, FrameDecoder, FrameType, GoAwayCode, HEADER_LENGTH, type FrameHeader } from '../../src/muxer/yamux/frame.js'
+import { performance } from 'node:perf_hooks'
+import { encodeHeader, Flag, FrameDecoder, FrameType, GoAwayCode, type FrameHeader } from '../../src/muxer/yamux/frame.js'
 import { encodeMessages, PROTOCOL_ID } from '../../src/negotiation/message.js'
-import { ByteInbox, parseMultistream, RawPeer, type Parse } from './hostile.js'
+import { ByteInbox, parseMultistream, RawPeer, Wakeups, type Parse } from './hostile.js'
 import { noiseInitiator, type InitiatorOptions, type SecureSession } from './hostile-noise.js'
 
 export { Flag, FrameType, GoAwayCode }
@@ -61,7 +62,7 @@ export class YamuxPeer {
   readonly #options: Required<YamuxPeerOptions>
   readonly #decoder = new FrameDecoder({ maxDataLength: 0xffffffff })
   #current: { header: FrameHeader, parts: Buffer[] } | undefined
-  #waiters = new Set<() => void>()
+  readonly #wakeups = new Wakeups()
 
   constructor (secure: SecureSession, options: YamuxPeerOptions = {}) {
     this.secure = secure
@@ -144,21 +145,16 @@ export class YamuxPeer {
     return await this.inbox(id).pull(parse, `stream ${id}: ${what}`, ms)
   }
 
-  /** Waits until `cond` holds (checked after every frame); throws after `ms`. */
+  /**
+   * Waits until `cond` holds, checked after every batch of frames and at least every
+   * 50 ms (a condition may watch the node too); throws after `ms`.
+   */
   async waitFor (cond: () => boolean, ms: number, what: string): Promise<void> {
-    const started = Date.now()
+    const started = performance.now()
     while (!cond()) {
-      const left = ms - (Date.now() - started)
+      const left = ms - (performance.now() - started)
       if (left <= 0) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer)
-          this.#waiters.delete(done)
-          resolve()
-        }
-        const timer = setTimeout(done, Math.min(left, 50))
-        this.#waiters.add(done)
-      })
+      await this.#wakeups.next(Math.min(left, 50))
     }
   }
 
@@ -189,7 +185,7 @@ export class YamuxPeer {
     } catch (err) {
       this.decodeError = err as Error
     }
-    for (const w of [...this.#waiters]) w()
+    this.#wakeups.wake()
   }
 
   #endFrame (): void {
@@ -233,8 +229,6 @@ export class YamuxPeer {
     }
   }
 }
-
-export { HEADER_LENGTH }
 
 /**
  * A hostile peer connected to the node at `port`: TCP, `/noise` negotiated, a correct

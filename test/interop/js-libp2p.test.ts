@@ -16,6 +16,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createNode, type Lp2pNode } from '../../src/index.js'
 import { ECHO_PROTOCOL, handleEcho } from '../../src/protocols/echo.js'
 import type { Stream } from '../../src/interfaces/connection.js'
+import { withTimeout } from '../helpers/hostile.js'
 
 const ECHO_BYTES = 64 * 1024 * 1024
 const CHUNK = 64 * 1024
@@ -37,16 +38,27 @@ async function startJs (): Promise<Libp2p<{ ping: ReturnType<ReturnType<typeof j
   return node
 }
 
-/** Writes `total` random bytes with backpressure, half-closes, returns the SHA-256. */
-async function sendRandom (stream: Stream, total: number): Promise<string> {
+/**
+ * Sends `total` random bytes through `send` (which waits out backpressure), returns
+ * their SHA-256. Both stream APIs, lp2p's and js-libp2p's, go through it.
+ */
+async function sendRandom (total: number, send: (buf: Buffer) => Promise<void>): Promise<string> {
   const hash = createHash('sha256')
   for (let sent = 0; sent < total; sent += CHUNK) {
     const buf = randomBytes(Math.min(CHUNK, total - sent))
     hash.update(buf)
-    if (!stream.write(buf)) await new Promise((resolve) => stream.once('drain', resolve))
+    await send(buf)
   }
-  stream.end()
   return hash.digest('hex')
+}
+
+/** Through lp2p's stream: Writable backpressure, then half-close. */
+async function sendRandomLp (stream: Stream, total: number): Promise<string> {
+  const hash = await sendRandom(total, async (buf) => {
+    if (!stream.write(buf)) await new Promise((resolve) => stream.once('drain', resolve))
+  })
+  stream.end()
+  return hash
 }
 
 async function readAllHash (stream: AsyncIterable<Uint8Array | { subarray: () => Uint8Array }>): Promise<{ hash: string, bytes: number }> {
@@ -63,6 +75,9 @@ async function readAllHash (stream: AsyncIterable<Uint8Array | { subarray: () =>
 describe('interop with js-libp2p 3.x (TCP, Noise, yamux)', () => {
   let js: Awaited<ReturnType<typeof startJs>>
   let lp: Lp2pNode
+  // Each side's first listen address, in the form the other side dials.
+  const jsAddr = (): string => js.getMultiaddrs()[0]?.toString() as string
+  const lpAddr = (): ReturnType<typeof multiaddr> => multiaddr(lp.getMultiaddrs()[0]?.toString() as string)
 
   before(async () => {
     js = await startJs()
@@ -78,12 +93,12 @@ describe('interop with js-libp2p 3.x (TCP, Noise, yamux)', () => {
 
   describe('lp2p dials js-libp2p', () => {
     it('pings', async () => {
-      const rtt = await lp.ping(js.getMultiaddrs()[0]?.toString() as string)
+      const rtt = await lp.ping(jsAddr())
       assert.ok(rtt > 0 && rtt < 5000, `rtt ${rtt}`)
     })
 
     it('identifies js-libp2p', async () => {
-      const conn = await lp.dial(js.getMultiaddrs()[0]?.toString() as string)
+      const conn = await lp.dial(jsAddr())
       const id = await lp.identify(conn)
       assert.match(id.agentVersion ?? '', /js-libp2p/)
       assert.ok(id.protocols.includes('/ipfs/ping/1.0.0'), id.protocols.join(','))
@@ -92,8 +107,8 @@ describe('interop with js-libp2p 3.x (TCP, Noise, yamux)', () => {
     })
 
     it('echoes 64 MiB intact', async () => {
-      const stream = await lp.dialProtocol(js.getMultiaddrs()[0]?.toString() as string, ECHO_PROTOCOL)
-      const [sent, got] = await Promise.all([sendRandom(stream, ECHO_BYTES), readAllHash(stream)])
+      const stream = await lp.dialProtocol(jsAddr(), ECHO_PROTOCOL)
+      const [sent, got] = await Promise.all([sendRandomLp(stream, ECHO_BYTES), readAllHash(stream)])
       assert.equal(got.bytes, ECHO_BYTES)
       assert.equal(got.hash, sent)
     })
@@ -101,7 +116,7 @@ describe('interop with js-libp2p 3.x (TCP, Noise, yamux)', () => {
 
   describe('js-libp2p dials lp2p', () => {
     it('pings', async () => {
-      const rtt = await js.services.ping.ping(multiaddr(lp.getMultiaddrs()[0]?.toString() as string))
+      const rtt = await js.services.ping.ping(lpAddr())
       assert.ok(rtt >= 0 && rtt < 5000, `rtt ${rtt}`)
     })
 
@@ -111,27 +126,24 @@ describe('interop with js-libp2p 3.x (TCP, Noise, yamux)', () => {
           if (evt.detail.peerId.toString() === lp.peerId.toString()) resolve(evt.detail)
         })
       })
-      await js.hangUp(multiaddr(lp.getMultiaddrs()[0]?.toString() as string))
-      await js.dial(multiaddr(lp.getMultiaddrs()[0]?.toString() as string))
-      const info = await identified
+      await js.hangUp(lpAddr())
+      await js.dial(lpAddr())
+      const info = await withTimeout(identified, 5000, 'js-libp2p to identify lp2p')
       assert.match(info.agentVersion ?? '', /^lp2p\//)
       assert.ok(info.protocols.includes(ECHO_PROTOCOL), info.protocols.join(','))
       assert.ok(info.protocols.includes('/ipfs/id/push/1.0.0'))
     })
 
     it('echoes 64 MiB intact', async () => {
-      const stream = await js.dialProtocol(multiaddr(lp.getMultiaddrs()[0]?.toString() as string), ECHO_PROTOCOL)
-      const hash = createHash('sha256')
+      const stream = await js.dialProtocol(lpAddr(), ECHO_PROTOCOL)
       const reading = readAllHash(stream)
-      for (let sent = 0; sent < ECHO_BYTES; sent += CHUNK) {
-        const buf = randomBytes(CHUNK)
-        hash.update(buf)
+      const sent = await sendRandom(ECHO_BYTES, async (buf) => {
         if (!stream.send(buf)) await stream.onDrain()
-      }
+      })
       await stream.close()
       const got = await reading
       assert.equal(got.bytes, ECHO_BYTES)
-      assert.equal(got.hash, hash.digest('hex'))
+      assert.equal(got.hash, sent)
     })
   })
 })
