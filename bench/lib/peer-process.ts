@@ -121,6 +121,7 @@ export interface Pair {
   dialer: PeerProcess
   port: number
   tcpEchoPort?: number
+  sealedEchoPort?: number
 }
 
 export interface PairOptions {
@@ -144,13 +145,20 @@ export async function startPair (impl: ImplName, o: PairOptions): Promise<Pair> 
     PeerProcess.start({ ...base, label: `${impl}-${o.measure}-dialer`, ...(o.dialerNetns !== undefined ? { netns: o.dialerNetns } : {}) })
   ])
   try {
-    const l = await listener.call<{ port: number, tcpEchoPort?: number }>('listen', {
+    const l = await listener.call<{ port: number, tcpEchoPort?: number, sealedEchoPort?: number }>('listen', {
       host: o.listenerNetns !== undefined ? o.host : '0.0.0.0',
       maxConnections: o.maxConnections,
       tcpEcho: o.tcpEcho === true
     })
     await dialer.call('dialer', { maxConnections: o.maxConnections })
-    return { impl, listener, dialer, port: l.port, ...(l.tcpEchoPort !== undefined ? { tcpEchoPort: l.tcpEchoPort } : {}) }
+    return {
+      impl,
+      listener,
+      dialer,
+      port: l.port,
+      ...(l.tcpEchoPort !== undefined ? { tcpEchoPort: l.tcpEchoPort } : {}),
+      ...(l.sealedEchoPort !== undefined ? { sealedEchoPort: l.sealedEchoPort } : {})
+    }
   } catch (err) {
     await Promise.all([listener.stop(), dialer.stop()])
     throw err

@@ -117,38 +117,49 @@ export async function measureConnections (ctx: Ctx): Promise<MeasureResult> {
 export async function measureStreams (ctx: Ctx): Promise<MeasureResult> {
   const { opts, log } = ctx
   const res: Record<Side, Series> = { lp2p: series(), js: series() }
-  const floor = series()
+  // The floors: 1-byte echoes between the same two processes (lp2p's), over plain TCP
+  // and with every message sealed as a Noise transport message (peers/sealed-echo.ts).
+  const floors = { tcp: series(), sealed: series() }
   const p = await pairs(ctx, 'streams')
   try {
     const streams = async (impl: Side, total: number): Promise<Timed> =>
       await withCpu(p[impl], 'streams', { total, warmup: 0 })
-    // The floor: plain TCP 1-byte echoes between the same two processes (lp2p's).
-    const tcpEchoes = async (total: number): Promise<Timed> =>
-      await p.lp2p.dialer.call<Timed>('tcpEchoLoop', { host: '127.0.0.1', port: p.lp2p.tcpEchoPort, total })
+    const echoes = async (floor: keyof typeof floors, total: number): Promise<Timed> => floor === 'tcp'
+      ? await p.lp2p.dialer.call<Timed>('tcpEchoLoop', { host: '127.0.0.1', port: p.lp2p.tcpEchoPort, total })
+      : await p.lp2p.dialer.call<Timed>('sealedEchoLoop', { host: '127.0.0.1', port: p.lp2p.sealedEchoPort, total })
     // Warm-up, not counted (see measureConnections).
-    for (const impl of IMPLS) await streams(impl, Math.min(1500, opts.streams))
-    await tcpEchoes(Math.min(1500, opts.streams))
+    const warm = Math.min(1500, opts.streams)
+    for (const impl of IMPLS) await streams(impl, warm)
+    for (const floor of ['tcp', 'sealed'] as const) await echoes(floor, warm)
     for (let rep = 0; rep < opts.runs; rep++) {
       for (const impl of rotate(IMPLS, rep)) {
         const t = await streams(impl, opts.streams)
         add(res[impl], opts.streams, t)
         log(`streams run ${rep + 1}/${opts.runs}: ${impl} ${(opts.streams / t.seconds).toFixed(0)} streams/s, p50 ${percentile(t.latencies, 50).toFixed(3)} ms`)
       }
-      const t = await tcpEchoes(opts.streams)
-      add(floor, opts.streams, t)
-      log(`streams run ${rep + 1}/${opts.runs}: plain TCP ${(opts.streams / t.seconds).toFixed(0)} echoes/s, p50 ${percentile(t.latencies, 50).toFixed(3)} ms`)
+      for (const floor of ['tcp', 'sealed'] as const) {
+        const t = await echoes(floor, opts.streams)
+        add(floors[floor], opts.streams, t)
+        log(`streams run ${rep + 1}/${opts.runs}: ${floor === 'tcp' ? 'plain' : 'sealed'} TCP ${(opts.streams / t.seconds).toFixed(0)} echoes/s, p50 ${percentile(t.latencies, 50).toFixed(3)} ms`)
+      }
     }
   } finally {
     await Promise.all([stopPair(p.lp2p), stopPair(p.js)])
   }
+  const asked = STREAMS_RATIO * spread(res.js.rate).median
+  const allows = (s: Series): string => `${spread(s.rate).median.toFixed(0)}/s (p50 ${spread(s.p50).median.toFixed(3)} ms)`
   return {
     rows: [
       row('streams', 'new stream + 1-byte echo, sequential', 'stream/s', res.lp2p.rate, res.js.rate, { target: ratioTarget(res.lp2p.rate, res.js.rate, STREAMS_RATIO) }),
       row('streams.p50', '  latency p50', 'ms', res.lp2p.p50, res.js.p50),
       row('streams.cpu', '  CPU per stream, dialer + listener', 'ms', ms(res.lp2p.cpu), ms(res.js.cpu)),
       row('streams.floor', 'baseline: plain TCP 1-byte echo between the two processes, sequential', 'echo/s', undefined, undefined, {
-        baseline: spread(floor.rate),
-        note: `the streams target (10x js-libp2p) asks for ${(STREAMS_RATIO * spread(res.js.rate).median).toFixed(0)} streams/s; one plain TCP echo between the processes allows ${spread(floor.rate).median.toFixed(0)}/s (p50 ${spread(floor.p50).median.toFixed(3)} ms)`
+        baseline: spread(floors.tcp.rate),
+        note: `the streams target (10x js-libp2p) asks for ${asked.toFixed(0)} streams/s; one plain TCP echo between the processes allows ${allows(floors.tcp)}`
+      }),
+      row('streams.sealed', 'baseline: the same echo, each message sealed and opened like a Noise message', 'echo/s', undefined, undefined, {
+        baseline: spread(floors.sealed.rate),
+        note: `with one ChaCha20-Poly1305 seal and open per message and side (no muxer, no negotiation): ${allows(floors.sealed)}`
       })
     ]
   }

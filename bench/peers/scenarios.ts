@@ -13,6 +13,7 @@ import { createServer, connect, type Server } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { getHeapSpaceStatistics } from 'node:v8'
 import { serve } from './rpc.js'
+import { sealedEchoLoop, sealedEchoServer } from './sealed-echo.js'
 
 export interface PerfTiming {
   /** Seconds from opening the stream until the server's close. */
@@ -110,19 +111,26 @@ async function settledMemory (): Promise<NodeJS.MemoryUsage & { spaces: Record<s
 export function servePeer (impl: Impl): void {
   const held: BenchConn[] = []
   let tcpEcho: Server | undefined
+  let sealedEcho: Server | undefined
 
   serve({
     async listen (a: { host: string, maxConnections: number, tcpEcho?: boolean }) {
       const res = await impl.listen(a.host, { maxConnections: a.maxConnections })
       let tcpEchoPort: number | undefined
+      let sealedEchoPort: number | undefined
       if (a.tcpEcho === true) {
-        // The reference for the delayed link: a plain TCP echo server, no libp2p.
-        const server = createServer((s) => { s.setNoDelay(true); s.pipe(s); s.on('error', () => {}) })
-        tcpEcho = server
-        await new Promise<void>((resolve) => server.listen(0, a.host, resolve))
-        tcpEchoPort = (server.address() as { port: number }).port
+        // The references: a plain TCP echo server, no libp2p (the delayed link's check
+        // and the streams floor), and the same echo with every message sealed.
+        const listen = async (server: Server): Promise<number> => {
+          await new Promise<void>((resolve) => server.listen(0, a.host, resolve))
+          return (server.address() as { port: number }).port
+        }
+        tcpEcho = createServer((s) => { s.setNoDelay(true); s.pipe(s); s.on('error', () => {}) })
+        tcpEchoPort = await listen(tcpEcho)
+        sealedEcho = sealedEchoServer()
+        sealedEchoPort = await listen(sealedEcho)
       }
-      return { ...res, tcpEchoPort }
+      return { ...res, tcpEchoPort, sealedEchoPort }
     },
 
     async dialer (a: { maxConnections: number }) {
@@ -271,8 +279,14 @@ export function servePeer (impl: Impl): void {
       }
     },
 
+    /** The encrypted floor of the streams measure (`sealed-echo.ts`). */
+    async sealedEchoLoop (a: { host: string, port: number, total: number }) {
+      return await sealedEchoLoop(a.host, a.port, a.total)
+    },
+
     async stopTcpEcho () {
       tcpEcho?.close()
+      sealedEcho?.close()
       return null
     }
   })

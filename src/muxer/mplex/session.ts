@@ -220,7 +220,7 @@ export class MplexSession {
   terminate (err: Error | undefined): void {
     if (this.#state.kind === 'closed') return
     this.#state = { kind: 'closed', error: err }
-    this.#resetAll(err ?? new Lp2pError(codes.ERR_MUXER_CLOSED, 'the muxer closed'))
+    this.#resetAll(err)
   }
 
   /** The channel took the last output; `ok` is what its write returned. */
@@ -387,14 +387,17 @@ export class MplexSession {
     this.#handler.onFailure(err)
   }
 
-  #resetAll (err: Error): void {
+  #resetAll (err: Error | undefined): void {
     this.#scheduler.stop()
+    // The error is made only for a stream to reset: its stack capture is the costliest
+    // step of a close with no streams left.
+    let reason: Error | undefined
     this.#blockedOn = undefined
     this.#body = SKIP
     for (const s of [...this.#ours.values(), ...this.#theirs.values()]) {
       s.phase = 'reset'
       this.#remove(s)
-      s.sink.onReset(err)
+      s.sink.onReset(reason ??= err ?? new Lp2pError(codes.ERR_MUXER_CLOSED, 'the muxer closed'))
     }
   }
 

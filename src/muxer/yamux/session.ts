@@ -239,7 +239,7 @@ export class YamuxSession {
   terminate (err: Error | undefined): void {
     if (this.#state.kind === 'closed') return
     this.#state = { kind: 'closed', error: err }
-    this.#resetAll(err ?? new Lp2pError(codes.ERR_MUXER_CLOSED, 'the muxer closed'))
+    this.#resetAll(err)
   }
 
   /** The channel took the last output; `ok` is what its write returned. */
@@ -463,14 +463,17 @@ export class YamuxSession {
     this.#handler.onFailure(err)
   }
 
-  #resetAll (err: Error): void {
+  #resetAll (err: Error | undefined): void {
     const streams = [...this.#streams.values()]
     this.#scheduler.stop()
+    // The error is made only for a stream to reset: its stack capture is the costliest
+    // step of a close with no streams left.
+    let reason: Error | undefined
     this.#synQueue.length = 0
     for (const s of streams) {
       s.phase = 'reset'
       this.#remove(s)
-      s.sink.onReset(err)
+      s.sink.onReset(reason ??= err ?? new Lp2pError(codes.ERR_MUXER_CLOSED, 'the muxer closed'))
     }
   }
 
