@@ -20,11 +20,8 @@
  * rejects ECDSA host keys); this module follows the spec and go-libp2p.
  */
 import { createECDH, createPrivateKey, createPublicKey, sign, verify, type JsonWebKey, type KeyObject } from 'node:crypto'
-import { codes, Lp2pError } from '../errors.js'
-import type { PrivateKey, PublicKey } from '../interfaces/keys.js'
 import { decodeDerSignature, toP1363 } from './ecdsa-signature.js'
-import { encodeKeyMessage } from './key-protobuf.js'
-import { bytesEqual, derSequenceContent, requireBytes, startsWith } from './util.js'
+import { BasePrivateKey, BasePublicKey, invalidKeyOf, keyFromDerPrivate, keyFromSpki, type DerPrivateKeyFormat } from './key-base.js'
 
 /** Accepted curves: OpenSSL name -> JWK name and scalar size in bytes (SEC 2 v2). */
 const CURVES: Readonly<Record<string, { jwk: string, bytes: number }>> = {
@@ -33,69 +30,46 @@ const CURVES: Readonly<Record<string, { jwk: string, bytes: number }>> = {
   secp521r1: { jwk: 'P-521', bytes: 66 }
 }
 
-function invalidKey (message: string, cause?: unknown): Lp2pError {
-  return new Lp2pError(codes.ERR_INVALID_KEY, `invalid ECDSA key: ${message}`, cause !== undefined ? { cause } : undefined)
-}
+/**
+ * ECPrivateKey ::= SEQUENCE { version INTEGER (1), privateKey OCTET STRING, ... }; a
+ * PKCS#8 key (version 0, then a SEQUENCE) is refused, as Go's ParseECPrivateKey does.
+ */
+const SEC1: DerPrivateKeyFormat = { type: 'sec1', name: 'ECPrivateKey (SEC 1)', prefix: [0x02, 0x01, 0x01, 0x04] }
 
-export class EcdsaPublicKey implements PublicKey {
+const invalidKey = invalidKeyOf('ECDSA')
+
+export class EcdsaPublicKey extends BasePublicKey {
   readonly type = 'ECDSA' as const
-  readonly raw: Uint8Array
   readonly #key: KeyObject
   readonly #scalarBytes: number
-  #bytes: Uint8Array | undefined
 
   /** @internal use {@link ecdsaPublicKeyFromRaw}. */
   constructor (spki: Uint8Array, key: KeyObject, scalarBytes: number) {
-    this.raw = spki
+    super(spki)
     this.#key = key
     this.#scalarBytes = scalarBytes
   }
 
-  get bytes (): Uint8Array {
-    this.#bytes ??= encodeKeyMessage('ECDSA', this.raw)
-    return this.#bytes
-  }
-
-  verify (data: Uint8Array, sig: Uint8Array): boolean {
-    requireBytes(data, 'data')
-    requireBytes(sig, 'sig')
+  protected verifyBytes (data: Uint8Array, sig: Uint8Array): boolean {
     const rs = decodeDerSignature(sig)
     if (rs === undefined || rs.r === 0n || rs.s === 0n) return false
-    try {
-      // toP1363 throws for an r or s wider than the curve; OpenSSL checks r, s < n.
-      return verify('sha256', data, { key: this.#key, dsaEncoding: 'ieee-p1363' }, toP1363(rs, this.#scalarBytes))
-    } catch {
-      return false
-    }
-  }
-
-  equals (other: PublicKey): boolean {
-    return other.type === this.type && bytesEqual(other.raw, this.raw)
+    // toP1363 throws (so false) for an r or s wider than the curve; OpenSSL checks r, s < n.
+    return verify('sha256', data, { key: this.#key, dsaEncoding: 'ieee-p1363' }, toP1363(rs, this.#scalarBytes))
   }
 }
 
-export class EcdsaPrivateKey implements PrivateKey {
+export class EcdsaPrivateKey extends BasePrivateKey<EcdsaPublicKey> {
   readonly type = 'ECDSA' as const
-  readonly publicKey: EcdsaPublicKey
-  readonly raw: Uint8Array
   readonly #key: KeyObject
-  #bytes: Uint8Array | undefined
 
   /** @internal use {@link ecdsaPrivateKeyFromRaw} or {@link generateEcdsa}. */
   constructor (sec1: Uint8Array, key: KeyObject, publicKey: EcdsaPublicKey) {
-    this.raw = sec1
+    super(sec1, publicKey)
     this.#key = key
-    this.publicKey = publicKey
-  }
-
-  get bytes (): Uint8Array {
-    this.#bytes ??= encodeKeyMessage('ECDSA', this.raw)
-    return this.#bytes
   }
 
   /** ECDSA over SHA-256(data) with a random nonce (OpenSSL), DER encoded. */
-  sign (data: Uint8Array): Uint8Array {
-    requireBytes(data, 'data')
+  protected signBytes (data: Uint8Array): Uint8Array {
     return new Uint8Array(sign('sha256', data, { key: this.#key, dsaEncoding: 'der' }))
   }
 }
@@ -120,15 +94,7 @@ function publicFromJwk (jwk: JsonWebKey, scalarBytes: number): EcdsaPublicKey {
  * @throws ERR_INVALID_KEY for bytes that are not an EC SPKI on an accepted curve.
  */
 export function ecdsaPublicKeyFromRaw (raw: Uint8Array): EcdsaPublicKey {
-  // SubjectPublicKeyInfo ::= SEQUENCE { algorithm SEQUENCE, subjectPublicKey BIT STRING }
-  const content = derSequenceContent(raw)
-  if (content === undefined || content[0] !== 0x30) throw invalidKey('public key is not one DER SubjectPublicKeyInfo')
-  let key: KeyObject
-  try {
-    key = createPublicKey({ key: Buffer.from(raw), format: 'der', type: 'spki' })
-  } catch (err) {
-    throw invalidKey('public key is not DER SubjectPublicKeyInfo', err)
-  }
+  const key = keyFromSpki(raw, invalidKey)
   const curve = curveOf(key)
   return publicFromJwk(key.export({ format: 'jwk' }), curve.bytes)
 }
@@ -139,16 +105,7 @@ export function ecdsaPublicKeyFromRaw (raw: Uint8Array): EcdsaPublicKey {
  *   embedded public key that the private scalar does not derive.
  */
 export function ecdsaPrivateKeyFromRaw (raw: Uint8Array): EcdsaPrivateKey {
-  // ECPrivateKey ::= SEQUENCE { version INTEGER (1), privateKey OCTET STRING, ... }; a
-  // PKCS#8 key (version 0, then a SEQUENCE) is refused, as Go's ParseECPrivateKey does.
-  const content = derSequenceContent(raw)
-  if (content === undefined || !startsWith(content, [0x02, 0x01, 0x01, 0x04])) throw invalidKey('private key is not one DER ECPrivateKey (SEC 1)')
-  let parsed: KeyObject
-  try {
-    parsed = createPrivateKey({ key: Buffer.from(raw), format: 'der', type: 'sec1' })
-  } catch (err) {
-    throw invalidKey('private key is not DER ECPrivateKey (SEC 1)', err)
-  }
+  const parsed = keyFromDerPrivate(raw, SEC1, invalidKey)
   const curve = curveOf(parsed)
   const jwk = parsed.export({ format: 'jwk' })
   // The SEC 1 structure carries its own copy of the public key; it must be d*G.

@@ -10,10 +10,8 @@
  * - Signatures: plain Ed25519 (64 bytes) over the message, no pre-hash.
  */
 import { createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto'
-import { codes, Lp2pError } from '../errors.js'
-import type { PrivateKey, PublicKey } from '../interfaces/keys.js'
-import { encodeKeyMessage } from './key-protobuf.js'
-import { bytesEqual, requireBytes } from './util.js'
+import { BasePrivateKey, BasePublicKey, invalidKeyOf } from './key-base.js'
+import { bytesEqual } from './util.js'
 
 /** RFC 8032 section 5.1.5: public keys and seeds are 32 bytes, signatures 64. */
 export const ED25519_KEY_BYTES = 32
@@ -21,72 +19,43 @@ export const ED25519_SIGNATURE_BYTES = 64
 
 const b64url = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64url')
 
-export class Ed25519PublicKey implements PublicKey {
+const invalidKey = invalidKeyOf('Ed25519')
+
+export class Ed25519PublicKey extends BasePublicKey {
   readonly type = 'Ed25519' as const
-  readonly raw: Uint8Array
   /**
    * Made on first use: decoding a remote key (every handshake, every inlined peer id)
    * then costs a copy, and OpenSSL's key import (about 20 us through JWK, 5 times that
    * through DER) is paid only by keys that verify something.
    */
   #key: KeyObject | undefined
-  #bytes: Uint8Array | undefined
 
   /** @internal use {@link ed25519PublicKeyFromRaw}. */
   constructor (raw: Uint8Array, key?: KeyObject) {
-    this.raw = raw
+    super(raw)
     this.#key = key
   }
 
-  get bytes (): Uint8Array {
-    this.#bytes ??= encodeKeyMessage('Ed25519', this.raw)
-    return this.#bytes
-  }
-
-  verify (data: Uint8Array, sig: Uint8Array): boolean {
-    requireBytes(data, 'data')
-    requireBytes(sig, 'sig')
+  protected verifyBytes (data: Uint8Array, sig: Uint8Array): boolean {
     if (sig.length !== ED25519_SIGNATURE_BYTES) return false
-    try {
-      this.#key ??= createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(this.raw) }, format: 'jwk' })
-      return verify(null, data, this.#key, sig)
-    } catch {
-      return false
-    }
-  }
-
-  equals (other: PublicKey): boolean {
-    return other.type === this.type && bytesEqual(other.raw, this.raw)
+    this.#key ??= createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(this.raw) }, format: 'jwk' })
+    return verify(null, data, this.#key, sig)
   }
 }
 
-export class Ed25519PrivateKey implements PrivateKey {
+export class Ed25519PrivateKey extends BasePrivateKey<Ed25519PublicKey> {
   readonly type = 'Ed25519' as const
-  readonly publicKey: Ed25519PublicKey
-  readonly raw: Uint8Array
   readonly #key: KeyObject
-  #bytes: Uint8Array | undefined
 
   /** @internal use {@link ed25519PrivateKeyFromRaw} or {@link generateEd25519}. */
   constructor (raw: Uint8Array, key: KeyObject, publicKey: Ed25519PublicKey) {
-    this.raw = raw
+    super(raw, publicKey)
     this.#key = key
-    this.publicKey = publicKey
   }
 
-  get bytes (): Uint8Array {
-    this.#bytes ??= encodeKeyMessage('Ed25519', this.raw)
-    return this.#bytes
-  }
-
-  sign (data: Uint8Array): Uint8Array {
-    requireBytes(data, 'data')
+  protected signBytes (data: Uint8Array): Uint8Array {
     return new Uint8Array(sign(null, data, this.#key))
   }
-}
-
-function invalidKey (message: string, cause?: unknown): Lp2pError {
-  return new Lp2pError(codes.ERR_INVALID_KEY, `invalid Ed25519 key: ${message}`, cause !== undefined ? { cause } : undefined)
 }
 
 /** A public key from its raw 32 bytes. @throws ERR_INVALID_KEY for another length. */

@@ -18,11 +18,9 @@
  * - generation between 2048 and 4096 bits: 4096 already takes seconds, and nobody
  *   needs more for a peer identity.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto'
-import { codes, invalidArgValue, Lp2pError } from '../errors.js'
-import type { PrivateKey, PublicKey } from '../interfaces/keys.js'
-import { encodeKeyMessage } from './key-protobuf.js'
-import { bytesEqual, derSequenceContent, requireBytes, startsWith } from './util.js'
+import { createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto'
+import { invalidArgValue } from '../errors.js'
+import { BasePrivateKey, BasePublicKey, invalidKeyOf, keyFromDerPrivate, keyFromSpki, type DerPrivateKeyFormat } from './key-base.js'
 
 export const MIN_RSA_BITS = 2048
 export const MAX_RSA_BITS = 8192
@@ -31,21 +29,23 @@ export const DEFAULT_RSA_BITS = 2048
 /** Go `crypto/rsa` rejects exponents above 2^31 - 1 and below 2 (and even ones fail). */
 const MAX_RSA_EXPONENT = 0x7fffffffn
 
-function invalidKey (message: string, cause?: unknown): Lp2pError {
-  return new Lp2pError(codes.ERR_INVALID_KEY, `invalid RSA key: ${message}`, cause !== undefined ? { cause } : undefined)
-}
+/**
+ * RSAPrivateKey ::= SEQUENCE { version INTEGER (0), modulus INTEGER, ... }; PKCS#8
+ * would have an AlgorithmIdentifier SEQUENCE (0x30) after the version.
+ */
+const PKCS1: DerPrivateKeyFormat = { type: 'pkcs1', name: 'PKCS#1 RSAPrivateKey', prefix: [0x02, 0x01, 0x00, 0x02] }
 
-export class RsaPublicKey implements PublicKey {
+const invalidKey = invalidKeyOf('RSA')
+
+export class RsaPublicKey extends BasePublicKey {
   readonly type = 'RSA' as const
-  readonly raw: Uint8Array
   readonly #key: KeyObject
   /** Signature length: the modulus size in bytes (RFC 8017 section 8.2.2 step 1). */
   readonly #sigBytes: number
-  #bytes: Uint8Array | undefined
 
   /** @internal use {@link rsaPublicKeyFromRaw}. */
   constructor (spki: Uint8Array, key: KeyObject, bits: number) {
-    this.raw = spki
+    super(spki)
     this.#key = key
     this.#sigBytes = Math.ceil(bits / 8)
   }
@@ -55,49 +55,24 @@ export class RsaPublicKey implements PublicKey {
     return this.#key.asymmetricKeyDetails?.modulusLength as number
   }
 
-  get bytes (): Uint8Array {
-    this.#bytes ??= encodeKeyMessage('RSA', this.raw)
-    return this.#bytes
-  }
-
-  verify (data: Uint8Array, sig: Uint8Array): boolean {
-    requireBytes(data, 'data')
-    requireBytes(sig, 'sig')
+  protected verifyBytes (data: Uint8Array, sig: Uint8Array): boolean {
     if (sig.length !== this.#sigBytes) return false
-    try {
-      return verify('sha256', data, this.#key, sig)
-    } catch {
-      return false
-    }
-  }
-
-  equals (other: PublicKey): boolean {
-    return other.type === this.type && bytesEqual(other.raw, this.raw)
+    return verify('sha256', data, this.#key, sig)
   }
 }
 
-export class RsaPrivateKey implements PrivateKey {
+export class RsaPrivateKey extends BasePrivateKey<RsaPublicKey> {
   readonly type = 'RSA' as const
-  readonly publicKey: RsaPublicKey
-  readonly raw: Uint8Array
   readonly #key: KeyObject
-  #bytes: Uint8Array | undefined
 
   /** @internal use {@link rsaPrivateKeyFromRaw} or {@link generateRsa}. */
   constructor (pkcs1: Uint8Array, key: KeyObject, publicKey: RsaPublicKey) {
-    this.raw = pkcs1
+    super(pkcs1, publicKey)
     this.#key = key
-    this.publicKey = publicKey
-  }
-
-  get bytes (): Uint8Array {
-    this.#bytes ??= encodeKeyMessage('RSA', this.raw)
-    return this.#bytes
   }
 
   /** RSASSA-PKCS1-v1_5 with SHA-256 (deterministic). */
-  sign (data: Uint8Array): Uint8Array {
-    requireBytes(data, 'data')
+  protected signBytes (data: Uint8Array): Uint8Array {
     return new Uint8Array(sign('sha256', data, this.#key))
   }
 }
@@ -126,16 +101,7 @@ function publicFrom (key: KeyObject): RsaPublicKey {
  *   outside the bounds above.
  */
 export function rsaPublicKeyFromRaw (raw: Uint8Array): RsaPublicKey {
-  // SubjectPublicKeyInfo ::= SEQUENCE { algorithm SEQUENCE, subjectPublicKey BIT STRING }
-  const content = derSequenceContent(raw)
-  if (content === undefined || content[0] !== 0x30) throw invalidKey('public key is not one DER SubjectPublicKeyInfo')
-  let key: KeyObject
-  try {
-    key = createPublicKey({ key: Buffer.from(raw), format: 'der', type: 'spki' })
-  } catch (err) {
-    throw invalidKey('public key is not DER SubjectPublicKeyInfo', err)
-  }
-  return publicFrom(key)
+  return publicFrom(keyFromSpki(raw, invalidKey))
 }
 
 /** Fixed message for the consistency check of an imported private key. */
@@ -147,16 +113,7 @@ const SELF_TEST = new TextEncoder().encode('lp2p RSA private key consistency che
  *   bounds, or inconsistent components (checked by signing and verifying once).
  */
 export function rsaPrivateKeyFromRaw (raw: Uint8Array): RsaPrivateKey {
-  // RSAPrivateKey ::= SEQUENCE { version INTEGER (0), modulus INTEGER, ... }; PKCS#8
-  // would have an AlgorithmIdentifier SEQUENCE (0x30) after the version.
-  const content = derSequenceContent(raw)
-  if (content === undefined || !startsWith(content, [0x02, 0x01, 0x00, 0x02])) throw invalidKey('private key is not one DER PKCS#1 RSAPrivateKey')
-  let key: KeyObject
-  try {
-    key = createPrivateKey({ key: Buffer.from(raw), format: 'der', type: 'pkcs1' })
-  } catch (err) {
-    throw invalidKey('private key is not DER PKCS#1 RSAPrivateKey', err)
-  }
+  const key = keyFromDerPrivate(raw, PKCS1, invalidKey)
   checkKey(key)
   const priv = assemble(key)
   // OpenSSL does not check that n = p q, d e = 1 mod lcm(p-1, q-1), ... at import; a

@@ -24,11 +24,8 @@
  * `Verify`) and OpenSSL accept high S too, so accepting them only widens interop.
  */
 import { createECDH, createHmac, createHash, createPublicKey, ECDH, randomBytes, verify, type KeyObject } from 'node:crypto'
-import { codes, Lp2pError } from '../errors.js'
-import type { PrivateKey, PublicKey } from '../interfaces/keys.js'
 import { bigIntToBytes, bytesToBigInt, decodeDerSignature, encodeDerSignature, toP1363 } from './ecdsa-signature.js'
-import { encodeKeyMessage } from './key-protobuf.js'
-import { bytesEqual, requireBytes } from './util.js'
+import { BasePrivateKey, BasePublicKey, invalidKeyOf } from './key-base.js'
 
 /** Group order n of secp256k1 (SEC 2 v2 section 2.4.1). */
 export const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
@@ -38,9 +35,7 @@ const SCALAR_BYTES = 32
 export const SECP256K1_COMPRESSED_BYTES = 33
 const UNCOMPRESSED_BYTES = 65
 
-function invalidKey (message: string, cause?: unknown): Lp2pError {
-  return new Lp2pError(codes.ERR_INVALID_KEY, `invalid secp256k1 key: ${message}`, cause !== undefined ? { cause } : undefined)
-}
+const invalidKey = invalidKeyOf('secp256k1')
 
 /**
  * DER SubjectPublicKeyInfo header for an uncompressed secp256k1 point (RFC 5480:
@@ -48,67 +43,40 @@ function invalidKey (message: string, cause?: unknown): Lp2pError {
  */
 const SPKI_PREFIX = Buffer.from('3056301006072a8648ce3d020106052b8104000a034200', 'hex')
 
-export class Secp256k1PublicKey implements PublicKey {
+export class Secp256k1PublicKey extends BasePublicKey {
   readonly type = 'secp256k1' as const
-  readonly raw: Uint8Array
   /** The validated uncompressed point, for the verification key. */
   readonly #point: Uint8Array
   /** Made on first verify (OpenSSL's import costs ~0.2 ms; decoding should not). */
   #key: KeyObject | undefined
-  #bytes: Uint8Array | undefined
 
   /** @internal use {@link secp256k1PublicKeyFromRaw}. */
   constructor (compressed: Uint8Array, uncompressed: Uint8Array) {
-    this.raw = compressed
+    super(compressed)
     this.#point = uncompressed
   }
 
-  get bytes (): Uint8Array {
-    this.#bytes ??= encodeKeyMessage('secp256k1', this.raw)
-    return this.#bytes
-  }
-
-  verify (data: Uint8Array, sig: Uint8Array): boolean {
-    requireBytes(data, 'data')
-    requireBytes(sig, 'sig')
+  protected verifyBytes (data: Uint8Array, sig: Uint8Array): boolean {
     const rs = decodeDerSignature(sig)
     if (rs === undefined) return false
     if (rs.r < 1n || rs.r >= SECP256K1_N || rs.s < 1n || rs.s >= SECP256K1_N) return false
-    try {
-      this.#key ??= createPublicKey({ key: Buffer.concat([SPKI_PREFIX, this.#point]), format: 'der', type: 'spki' })
-      return verify('sha256', data, { key: this.#key, dsaEncoding: 'ieee-p1363' }, toP1363(rs, SCALAR_BYTES))
-    } catch {
-      return false
-    }
-  }
-
-  equals (other: PublicKey): boolean {
-    return other.type === this.type && bytesEqual(other.raw, this.raw)
+    this.#key ??= createPublicKey({ key: Buffer.concat([SPKI_PREFIX, this.#point]), format: 'der', type: 'spki' })
+    return verify('sha256', data, { key: this.#key, dsaEncoding: 'ieee-p1363' }, toP1363(rs, SCALAR_BYTES))
   }
 }
 
-export class Secp256k1PrivateKey implements PrivateKey {
+export class Secp256k1PrivateKey extends BasePrivateKey<Secp256k1PublicKey> {
   readonly type = 'secp256k1' as const
-  readonly publicKey: Secp256k1PublicKey
-  readonly raw: Uint8Array
   readonly #d: bigint
-  #bytes: Uint8Array | undefined
 
   /** @internal use {@link secp256k1PrivateKeyFromRaw} or {@link generateSecp256k1}. */
   constructor (raw: Uint8Array, publicKey: Secp256k1PublicKey) {
-    this.raw = raw
+    super(raw, publicKey)
     this.#d = bytesToBigInt(raw)
-    this.publicKey = publicKey
-  }
-
-  get bytes (): Uint8Array {
-    this.#bytes ??= encodeKeyMessage('secp256k1', this.raw)
-    return this.#bytes
   }
 
   /** Deterministic (RFC 6979) low-S ECDSA over SHA-256(data), DER encoded. */
-  sign (data: Uint8Array): Uint8Array {
-    requireBytes(data, 'data')
+  protected signBytes (data: Uint8Array): Uint8Array {
     const h = createHash('sha256').update(data).digest()
     // bits2int(H) for a 256-bit hash and a 256-bit order is the hash itself; reduce once.
     const e = bytesToBigInt(h) % SECP256K1_N
