@@ -15,9 +15,9 @@
  * `ls` queries (`query: 'ls'`) send the header and `ls` and end with the remote's list.
  */
 import { codes, Lp2pError } from '../errors.js'
+import { expectHeader, NegotiationMachine } from './machine.js'
 import {
-  clip, decodeLsResponse, encodeMessage, encodeMessages, LS, MAX_LS_RESPONSE_LENGTH,
-  MAX_MESSAGE_LENGTH, MessageDecoder, NA, PROTOCOL_ID
+  clip, decodeLsResponse, encodeMessage, encodeMessages, LS, MAX_LS_RESPONSE_LENGTH, NA, PROTOCOL_ID
 } from './message.js'
 
 export type DialerState =
@@ -30,16 +30,15 @@ export type DialerState =
   | { readonly kind: 'failed', readonly error: Lp2pError }
 
 export interface DialerOptions {
-  /** Default {@link MAX_MESSAGE_LENGTH}. */
+  /** Default `MAX_MESSAGE_LENGTH` (message.ts). */
   maxMessageLength?: number
 }
 
-export class DialerMachine {
+export class DialerMachine extends NegotiationMachine<DialerState> {
   #state: DialerState = { kind: 'idle' }
   /** What we wait for once the header has arrived. */
   #next: DialerState
   readonly #protocols: readonly string[]
-  readonly #decoder: MessageDecoder
   readonly #query: boolean
   #output: Uint8Array | undefined
 
@@ -48,18 +47,20 @@ export class DialerMachine {
    *   query.
    */
   constructor (protocols: readonly string[] | 'ls', options: DialerOptions = {}) {
-    this.#query = protocols === 'ls'
-    this.#protocols = protocols === 'ls' ? [] : protocols
-    if (!this.#query && this.#protocols.length === 0) {
+    const query = protocols === 'ls'
+    const proposals = protocols === 'ls' ? [] : protocols
+    if (!query && proposals.length === 0) {
       throw new RangeError('at least one protocol is required')
     }
-    for (const p of this.#protocols) {
+    for (const p of proposals) {
       if (p.length === 0 || p.includes('\n') || p === NA || p === LS || p === PROTOCOL_ID) {
         throw new RangeError(`invalid protocol id ${JSON.stringify(p)}`)
       }
     }
-    this.#decoder = new MessageDecoder(options.maxMessageLength ?? MAX_MESSAGE_LENGTH)
-    this.#next = this.#query ? { kind: 'await-list' } : { kind: 'await-answer', index: 0 }
+    super(options.maxMessageLength)
+    this.#query = query
+    this.#protocols = proposals
+    this.#next = query ? { kind: 'await-list' } : { kind: 'await-answer', index: 0 }
   }
 
   get state (): DialerState {
@@ -79,38 +80,9 @@ export class DialerMachine {
     return encodeMessages([PROTOCOL_ID, this.#query ? LS : this.#protocols[0] as string])
   }
 
-  /** Processes inbound bytes. Never throws: a violation moves to the `failed` state. */
-  receive (chunk: Uint8Array): DialerState {
-    const kind = this.#state.kind
-    if (kind === 'done' || kind === 'failed' || kind === 'listed' || kind === 'idle') return this.#state
-    this.#decoder.push(chunk)
-    try {
-      for (;;) {
-        if (this.#state.kind === 'await-list') {
-          this.#decoder.maxLength = MAX_LS_RESPONSE_LENGTH
-          const body = this.#decoder.nextRaw()
-          if (body === undefined) break
-          this.#state = { kind: 'listed', protocols: decodeLsResponse(body) }
-          break
-        }
-        const msg = this.#decoder.next()
-        if (msg === undefined) break
-        this.#handle(msg)
-        if (isFinal(this.#state)) break
-      }
-    } catch (err) {
-      this.#fail(err)
-    }
-    return this.#state
-  }
-
-  /** The remote half-closed before negotiation finished. */
-  receiveEnd (): DialerState {
-    const k = this.#state.kind
-    if (k !== 'done' && k !== 'failed' && k !== 'listed') {
-      this.#fail(new Lp2pError(codes.ERR_NEGOTIATION_FAILED, 'the remote closed the channel during protocol negotiation'))
-    }
-    return this.#state
+  /** As the base `receive`; bytes before `start()` are ignored. */
+  override receive (chunk: Uint8Array): DialerState {
+    return this.#state.kind === 'idle' ? this.#state : super.receive(chunk)
   }
 
   /** A proposal to send after an `na`, or undefined. */
@@ -120,17 +92,28 @@ export class DialerMachine {
     return out
   }
 
-  /** Bytes that arrived after the agreement (the protocol's first data). */
-  takeRemaining (): Uint8Array {
-    return this.#decoder.takeRemaining()
+  protected isOver (): boolean {
+    const k = this.#state.kind
+    return k === 'done' || k === 'failed' || k === 'listed'
   }
 
-  #handle (msg: string): void {
+  protected fail (error: Lp2pError): void {
+    this.#state = { kind: 'failed', error }
+  }
+
+  /** After `ls`, the answer is one message of embedded messages, read whole. */
+  protected override step (): boolean {
+    if (this.#state.kind !== 'await-list') return super.step()
+    this.decoder.maxLength = MAX_LS_RESPONSE_LENGTH
+    const body = this.decoder.nextRaw()
+    if (body !== undefined) this.#state = { kind: 'listed', protocols: decodeLsResponse(body) }
+    return false
+  }
+
+  protected handle (msg: string): void {
     const state = this.#state
     if (state.kind === 'await-header') {
-      if (msg !== PROTOCOL_ID) {
-        throw new Lp2pError(codes.ERR_NEGOTIATION_FAILED, `expected the multistream header, got ${JSON.stringify(clip(msg))}`)
-      }
+      expectHeader(msg)
       this.#state = this.#next
       return
     }
@@ -150,15 +133,4 @@ export class DialerMachine {
     this.#output = encodeMessage(this.#protocols[index] as string)
     this.#state = { kind: 'await-answer', index }
   }
-
-  #fail (err: unknown): void {
-    const error = err instanceof Lp2pError
-      ? err
-      : new Lp2pError(codes.ERR_NEGOTIATION_FAILED, 'protocol negotiation failed', { cause: err })
-    this.#state = { kind: 'failed', error }
-  }
-}
-
-function isFinal (state: DialerState): boolean {
-  return state.kind === 'done' || state.kind === 'failed' || state.kind === 'listed'
 }

@@ -18,7 +18,8 @@
  */
 import { codes, Lp2pError } from '../errors.js'
 import { concatBytes } from '../wire/bytes.js'
-import { clip, encodeLsResponse, encodeMessage, LS, MAX_MESSAGE_LENGTH, MessageDecoder, NA, PROTOCOL_ID } from './message.js'
+import { expectHeader, NegotiationMachine } from './machine.js'
+import { encodeLsResponse, encodeMessage, LS, NA, PROTOCOL_ID } from './message.js'
 
 /**
  * Proposals (and `ls` requests) we answer on one channel before giving up on the
@@ -35,7 +36,7 @@ export interface ListenerOptions {
   list?: () => readonly string[]
   /** Default {@link MAX_PROPOSALS}. */
   maxProposals?: number
-  /** Default {@link MAX_MESSAGE_LENGTH}. */
+  /** Default `MAX_MESSAGE_LENGTH` (message.ts). */
   maxMessageLength?: number
 }
 
@@ -45,45 +46,19 @@ export type ListenerState =
   | { readonly kind: 'done', readonly protocol: string }
   | { readonly kind: 'failed', readonly error: Lp2pError }
 
-export class ListenerMachine {
+export class ListenerMachine extends NegotiationMachine<ListenerState> {
   #state: ListenerState = { kind: 'await-header' }
-  readonly #decoder: MessageDecoder
   readonly #options: ListenerOptions
   readonly #maxProposals: number
   #output: Uint8Array[] = []
 
   constructor (options: ListenerOptions) {
+    super(options.maxMessageLength)
     this.#options = options
     this.#maxProposals = options.maxProposals ?? MAX_PROPOSALS
-    this.#decoder = new MessageDecoder(options.maxMessageLength ?? MAX_MESSAGE_LENGTH)
   }
 
   get state (): ListenerState {
-    return this.#state
-  }
-
-  /** Processes inbound bytes. Never throws: a violation moves to the `failed` state. */
-  receive (chunk: Uint8Array): ListenerState {
-    if (this.#state.kind === 'done' || this.#state.kind === 'failed') return this.#state
-    this.#decoder.push(chunk)
-    try {
-      for (;;) {
-        const msg = this.#decoder.next()
-        if (msg === undefined) break
-        this.#handle(msg)
-        if (isFinal(this.#state)) break
-      }
-    } catch (err) {
-      this.#fail(err)
-    }
-    return this.#state
-  }
-
-  /** The remote half-closed before negotiation finished. */
-  receiveEnd (): ListenerState {
-    if (this.#state.kind !== 'done' && this.#state.kind !== 'failed') {
-      this.#fail(new Lp2pError(codes.ERR_NEGOTIATION_FAILED, 'the remote closed the channel during protocol negotiation'))
-    }
     return this.#state
   }
 
@@ -95,17 +70,18 @@ export class ListenerMachine {
     return concatBytes(out)
   }
 
-  /** Bytes that arrived after the accepted proposal (the protocol's first data). */
-  takeRemaining (): Uint8Array {
-    return this.#decoder.takeRemaining()
+  protected isOver (): boolean {
+    return this.#state.kind === 'done' || this.#state.kind === 'failed'
   }
 
-  #handle (msg: string): void {
+  protected fail (error: Lp2pError): void {
+    this.#state = { kind: 'failed', error }
+  }
+
+  protected handle (msg: string): void {
     const state = this.#state
     if (state.kind === 'await-header') {
-      if (msg !== PROTOCOL_ID) {
-        throw new Lp2pError(codes.ERR_NEGOTIATION_FAILED, `expected the multistream header, got ${JSON.stringify(clip(msg))}`)
-      }
+      expectHeader(msg)
       this.#output.push(encodeMessage(PROTOCOL_ID))
       this.#state = { kind: 'await-proposal', proposals: 0 }
       return
@@ -132,15 +108,4 @@ export class ListenerMachine {
     this.#output.push(encodeMessage(NA))
     this.#state = { kind: 'await-proposal', proposals }
   }
-
-  #fail (err: unknown): void {
-    const error = err instanceof Lp2pError
-      ? err
-      : new Lp2pError(codes.ERR_NEGOTIATION_FAILED, 'protocol negotiation failed', { cause: err })
-    this.#state = { kind: 'failed', error }
-  }
-}
-
-function isFinal (state: ListenerState): boolean {
-  return state.kind === 'done' || state.kind === 'failed'
 }
