@@ -1,8 +1,8 @@
 /**
- * What the TCP and WebSocket listeners share (driver code): binding a `net.Server`
- * with typed errors and the listener callbacks wired, closing it without waiting for
- * accepted connections, and the addresses it listens on, a wildcard listen address
- * (`0.0.0.0`, `::`) expanded to the interface addresses it stands for.
+ * What the TCP and WebSocket listeners share (driver code): one `net.Server` per
+ * listener, bound with typed errors and the listener callbacks wired, closed without
+ * waiting for accepted connections, and the addresses it listens on, a wildcard listen
+ * address (`0.0.0.0`, `::`) expanded to the interface addresses it stands for.
  */
 import type net from 'node:net'
 import os from 'node:os'
@@ -15,6 +15,58 @@ import { codes, Lp2pError } from '../errors.js'
  * comes up (DHCP, a VPN) is announced to new connections within that time.
  */
 export const INTERFACE_ADDRS_TTL_MS = 5_000
+
+/**
+ * The server of a listener: at most one `listen()` at a time, then its addresses until
+ * `close()`.
+ */
+export class ListenerServer {
+  readonly #init: TransportListenerInit
+  #server: net.Server | undefined
+  #addrs: ListenAddrs | undefined
+
+  constructor (init: TransportListenerInit) {
+    this.#init = init
+  }
+
+  /** @throws ERR_LISTEN_FAILED when a server is already bound (or binding). */
+  requireIdle (): void {
+    if (this.#server !== undefined) throw new Lp2pError(codes.ERR_LISTEN_FAILED, 'this listener is already listening')
+  }
+
+  /**
+   * Binds `server` (see {@link bindServer}); `format` makes the addresses it reports.
+   * A failed bind leaves the listener idle again.
+   */
+  async bind (server: net.Server, addr: Multiaddr, target: { host: string, port: number, family: number }, format: AddrFormat): Promise<void> {
+    this.#server = server
+    this.#addrs = new ListenAddrs(format)
+    try {
+      await bindServer(server, addr, target, this.#init)
+    } catch (err) {
+      this.#server = undefined
+      throw err
+    }
+  }
+
+  /** The addresses we listen on (see ListenAddrs: a wildcard is expanded, the answer kept). */
+  getAddrs (): Multiaddr[] {
+    return this.#addrs?.get(this.#server) ?? []
+  }
+
+  /**
+   * Stops accepting (see {@link closeServer}); `cleanup` runs first, only when a server
+   * was bound. A second close does nothing.
+   */
+  async close (cleanup?: () => void): Promise<void> {
+    const server = this.#server
+    if (server === undefined) return
+    this.#server = undefined
+    this.#addrs = undefined
+    cleanup?.()
+    await closeServer(server)
+  }
+}
 
 /**
  * Binds `server` to host/port; rejects with ERR_LISTEN_FAILED (address in use,

@@ -7,16 +7,21 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { codes, Lp2pError } from '../errors.js'
 import { multiaddrCache } from '../util/multiaddr-cache.js'
 
-export interface TcpTarget {
-  host: string
-  port: number
+/** What the host protocol of an address says (TCP and WebSocket addresses alike). */
+export interface HostKind {
   /** 4 or 6 to force an address family (ip4/dns4, ip6/dns6), 0 for either (dns). */
   family: 0 | 4 | 6
   /** True for dns/dns4/dns6 (a name to resolve). */
   isDns: boolean
 }
 
-const HOST_PROTOCOLS: Record<string, { family: 0 | 4 | 6, isDns: boolean }> = {
+export interface TcpTarget extends HostKind {
+  host: string
+  port: number
+}
+
+/** The host protocols an address may start with, by name. */
+export const HOST_PROTOCOLS: Readonly<Record<string, HostKind>> = {
   ip4: { family: 4, isDns: false },
   ip6: { family: 6, isDns: false },
   dns: { family: 0, isDns: true },
@@ -33,9 +38,15 @@ export function toTcpTarget (addr: Multiaddr): TcpTarget | undefined {
   const [host, tcp] = parts as [typeof parts[0], typeof parts[0]]
   const kind = HOST_PROTOCOLS[host.name]
   if (kind === undefined || tcp.name !== 'tcp' || host.value === undefined || tcp.value === undefined) return undefined
-  const port = Number(tcp.value)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) return undefined
+  const port = tcpPort(tcp.value)
+  if (port === undefined) return undefined
   return { host: host.value, port, ...kind }
+}
+
+/** The port of a `/tcp` component's value, or undefined when it is not one (0 to 65535). */
+export function tcpPort (value: string | undefined): number | undefined {
+  const port = Number(value)
+  return Number.isInteger(port) && port >= 0 && port <= 65535 ? port : undefined
 }
 
 /** Like {@link toTcpTarget} but throws ERR_INVALID_MULTIADDR. */

@@ -16,7 +16,7 @@ import { codes, Lp2pError } from '../errors.js'
 import { signalError } from '../util/deadline.js'
 import { SocketChannel } from './socket-channel.js'
 import { fromSocketAddress, requireTcpTarget, toTcpTarget } from './tcp-addr.js'
-import { bindServer, closeServer, ListenAddrs } from './listen-util.js'
+import { ListenerServer } from './listen-util.js'
 import { multiaddrCache } from '../util/multiaddr-cache.js'
 
 export interface TcpOptions {
@@ -117,18 +117,18 @@ function wrapSocket (socket: net.Socket, dialed?: Multiaddr): SocketChannel {
 class TcpListener implements TransportListener {
   readonly #init: TransportListenerInit
   readonly #options: TcpOptions
-  #server: net.Server | undefined
-  readonly #addrs = new ListenAddrs(fromSocketAddress)
+  readonly #server: ListenerServer
 
   constructor (init: TransportListenerInit, options: TcpOptions) {
     this.#init = init
     this.#options = options
+    this.#server = new ListenerServer(init)
   }
 
   async listen (addr: Multiaddr): Promise<void> {
     const target = requireTcpTarget(addr)
     if (target.isDns) throw new Lp2pError(codes.ERR_INVALID_MULTIADDR, `cannot listen on a DNS address: ${addr.toString()}`)
-    if (this.#server !== undefined) throw new Lp2pError(codes.ERR_LISTEN_FAILED, 'this listener is already listening')
+    this.#server.requireIdle()
     const keepAliveDelay = this.#options.keepAliveDelay ?? 60_000
     const server = net.createServer({
       allowHalfOpen: true,
@@ -139,25 +139,14 @@ class TcpListener implements TransportListener {
       this.#init.onConnection(wrapSocket(socket))
     })
     server.maxConnections = this.#options.maxListenerConnections ?? 4096
-    this.#server = server
-    try {
-      await bindServer(server, addr, target, this.#init)
-    } catch (err) {
-      this.#server = undefined
-      throw err
-    }
+    await this.#server.bind(server, addr, target, fromSocketAddress)
   }
 
-  /** The addresses we listen on (see ListenAddrs: a wildcard is expanded, the answer kept). */
   getAddrs (): Multiaddr[] {
-    return this.#addrs.get(this.#server)
+    return this.#server.getAddrs()
   }
 
   async close (): Promise<void> {
-    const server = this.#server
-    if (server === undefined) return
-    this.#server = undefined
-    this.#addrs.clear()
-    await closeServer(server)
+    await this.#server.close()
   }
 }

@@ -24,19 +24,15 @@
  */
 import { multiaddr, type Component, type Multiaddr } from '@multiformats/multiaddr'
 import { codes, Lp2pError } from '../errors.js'
-import { socketAddressText } from './tcp-addr.js'
+import { HOST_PROTOCOLS, socketAddressText, tcpPort, type HostKind } from './tcp-addr.js'
 
 /** How the WebSocket part of an address was written; kept for the addresses we report. */
 export type WsFlavour = 'ws' | 'tls/ws' | 'wss'
 
-export interface WsTarget {
+export interface WsTarget extends HostKind {
   /** IP address or DNS name to connect to. */
   host: string
   port: number
-  /** 4 or 6 to force an address family (ip4/dns4, ip6/dns6), 0 for either (dns). */
-  family: 0 | 4 | 6
-  /** True for dns/dns4/dns6 (a name to resolve). */
-  isDns: boolean
   /** True for `/tls/ws` and `/wss`. */
   secure: boolean
   flavour: WsFlavour
@@ -44,14 +40,6 @@ export interface WsTarget {
   sni: string | undefined
   /** The HTTP request path: `/` unless the address has `/http-path`. */
   path: string
-}
-
-const HOST_PROTOCOLS: Record<string, { family: 0 | 4 | 6, isDns: boolean }> = {
-  ip4: { family: 4, isDns: false },
-  ip6: { family: 6, isDns: false },
-  dns: { family: 0, isDns: true },
-  dns4: { family: 4, isDns: true },
-  dns6: { family: 6, isDns: true }
 }
 
 /** Default ports when `/tcp` is omitted (`specs/websockets.md`, "Addressing"). */
@@ -70,8 +58,8 @@ export function toWsTarget (addr: Multiaddr): WsTarget | undefined {
   let i = 1
   let port: number | undefined
   if (parts[i]?.name === 'tcp') {
-    port = Number(parts[i]?.value)
-    if (!Number.isInteger(port) || port < 0 || port > 65535) return undefined
+    port = tcpPort(parts[i]?.value)
+    if (port === undefined) return undefined
     i++
   }
   let tls = false

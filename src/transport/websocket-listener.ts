@@ -26,7 +26,7 @@ import type { TransportListener, TransportListenerInit } from '../interfaces/tra
 import { codes, Lp2pError } from '../errors.js'
 import { requireWsTarget, wsAddr, type WsTarget } from './websocket-addr.js'
 import { WebSocketChannel } from './websocket-channel.js'
-import { bindServer, closeServer, ListenAddrs } from './listen-util.js'
+import { ListenerServer } from './listen-util.js'
 import { MAX_HEADER_SIZE, wsReceiveOptions, type ResolvedWebSocketOptions } from './websocket-options.js'
 
 /** ALPN for the TLS under a WebSocket: HTTP/1.1 is the only HTTP version `ws` upgrades. */
@@ -38,22 +38,21 @@ const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Le
 export class WebSocketListener implements TransportListener {
   readonly #init: TransportListenerInit
   readonly #options: ResolvedWebSocketOptions
-  #server: net.Server | undefined
-  /** What getAddrs() answers, for the address we listen on (set by listen()). */
-  #addrs: ListenAddrs | undefined
+  readonly #server: ListenerServer
   /** Sockets (TCP, or TLS over TCP) still in the opening handshake, with their deadlines. */
   readonly #pending = new Map<Duplex, NodeJS.Timeout>()
 
   constructor (init: TransportListenerInit, options: ResolvedWebSocketOptions) {
     this.#init = init
     this.#options = options
+    this.#server = new ListenerServer(init)
   }
 
   async listen (addr: Multiaddr): Promise<void> {
     const target = requireWsTarget(addr)
     if (target.isDns) throw new Lp2pError(codes.ERR_INVALID_MULTIADDR, `cannot listen on a DNS address: ${addr.toString()}`)
     if (target.sni !== undefined) throw new Lp2pError(codes.ERR_INVALID_MULTIADDR, `cannot listen on an /sni address: ${addr.toString()}`)
-    if (this.#server !== undefined) throw new Lp2pError(codes.ERR_LISTEN_FAILED, 'this listener is already listening')
+    this.#server.requireIdle()
     const secureContext = target.secure ? this.#secureContext(addr) : undefined
     const options = this.#options
     const httpServer = this.#httpServer(target)
@@ -63,31 +62,22 @@ export class WebSocketListener implements TransportListener {
       this.#accept(raw, httpServer, secureContext)
     })
     server.maxConnections = options.maxListenerConnections
-    this.#server = server
-    this.#addrs = new ListenAddrs((host, port, family) => wsAddr(host, port, family, target))
-    try {
-      await bindServer(server, addr, target, this.#init)
-    } catch (err) {
-      this.#server = undefined
-      throw err
-    }
+    await this.#server.bind(server, addr, target, (host, port, family) => wsAddr(host, port, family, target))
   }
 
   getAddrs (): Multiaddr[] {
-    return this.#addrs?.get(this.#server) ?? []
+    return this.#server.getAddrs()
   }
 
+  /** Stops accepting; connections still in the handshake are dropped. */
   async close (): Promise<void> {
-    const server = this.#server
-    if (server === undefined) return
-    this.#server = undefined
-    for (const [socket, timer] of this.#pending) {
-      clearTimeout(timer)
-      socket.destroy()
-    }
-    this.#pending.clear()
-    this.#addrs = undefined
-    await closeServer(server)
+    await this.#server.close(() => {
+      for (const [socket, timer] of this.#pending) {
+        clearTimeout(timer)
+        socket.destroy()
+      }
+      this.#pending.clear()
+    })
   }
 
   #secureContext (addr: Multiaddr): tls.SecureContext {
