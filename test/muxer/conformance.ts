@@ -10,14 +10,23 @@
  * both ways at once (SHA-256), streams closing while data is in flight, close()
  * waiting for streams, abort(), the channel dying, and no unhandled rejections or
  * listener-leak warnings. Timing is never asserted.
+ *
+ * The muxer pair it runs on is in muxer-pair.ts, the stream reading and writing in
+ * stream-io.ts; both are re-exported here for the driver tests that import them from
+ * this module.
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHash, randomBytes } from 'node:crypto'
-import { once } from 'node:events'
-import type { MuxedStream, StreamMuxer, StreamMuxerFactory } from '../../src/interfaces/muxer.js'
-import { MemoryChannel, type MemoryChannelOptions } from '../../src/transport/memory-channel.js'
+import { randomBytes } from 'node:crypto'
+import type { StreamMuxerFactory } from '../../src/interfaces/muxer.js'
 import { codes, isLp2pError } from '../../src/errors.js'
+import { assertStillFlowing, connect } from './muxer-pair.js'
+import { closedWith, readAll, resumeAndReceiveAll, sha256, ticks, writeAll, writeUntilReset, writeUntilStalled } from './stream-io.js'
+
+export { assertStillFlowing, connect, type MuxerPair } from './muxer-pair.js'
+export {
+  closedWith, drainOrClose, readAll, resumeAndReceiveAll, sha256, ticks, writeAll, writeUntilReset, writeUntilStalled
+} from './stream-io.js'
 
 export interface ConformanceOptions {
   /**
@@ -38,152 +47,6 @@ export interface ConformanceOptions {
    */
   stalledReader?: 'flow-control' | 'block-connection' | 'reset-stream'
 }
-
-export interface MuxerPair {
-  dialer: StreamMuxer
-  listener: StreamMuxer
-  channels: [MemoryChannel, MemoryChannel]
-  /** The next stream the listener (or dialer) accepted. */
-  nextInbound: (side?: 'listener' | 'dialer') => Promise<MuxedStream>
-  /** Resolve with the error each muxer's onClose got (undefined: graceful). */
-  dialerClosed: Promise<Error | undefined>
-  listenerClosed: Promise<Error | undefined>
-}
-
-/** Two muxers connected by a memory channel pair; the dialer is `outbound`. */
-export function connect (factory: StreamMuxerFactory, options: MemoryChannelOptions = {}, onInbound?: (s: MuxedStream, side: 'listener' | 'dialer') => void): MuxerPair {
-  const [a, b] = MemoryChannel.pair(options)
-  const queues = { listener: new AsyncQueue<MuxedStream>(), dialer: new AsyncQueue<MuxedStream>() }
-  let dialerClose!: (e: Error | undefined) => void
-  let listenerClose!: (e: Error | undefined) => void
-  const dialerClosed = new Promise<Error | undefined>((resolve) => { dialerClose = resolve })
-  const listenerClosed = new Promise<Error | undefined>((resolve) => { listenerClose = resolve })
-  const make = (ch: MemoryChannel, side: 'listener' | 'dialer'): StreamMuxer => factory.createStreamMuxer(ch, {
-    direction: side === 'dialer' ? 'outbound' : 'inbound',
-    onIncomingStream: (s) => {
-      if (onInbound !== undefined) onInbound(s, side)
-      else queues[side].push(s)
-    },
-    onClose: (err) => { (side === 'dialer' ? dialerClose : listenerClose)(err) }
-  })
-  return {
-    dialer: make(a, 'dialer'),
-    listener: make(b, 'listener'),
-    channels: [a, b],
-    nextInbound: async (side = 'listener') => await queues[side].next(),
-    dialerClosed,
-    listenerClosed
-  }
-}
-
-/**
- * Reads a stream to its end, without destroying it (a `for await` loop would destroy
- * the Duplex at the end, resetting a write side still open).
- */
-export async function readAll (s: MuxedStream): Promise<Buffer> {
-  return await new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = []
-    const onError = (err: Error): void => { cleanup(); reject(err) }
-    const onClose = (): void => { cleanup(); reject(new Error('closed before the end')) }
-    const onEnd = (): void => { cleanup(); resolve(Buffer.concat(chunks)) }
-    const onData = (c: Buffer): void => { chunks.push(c) }
-    const cleanup = (): void => {
-      s.off('data', onData)
-      s.off('end', onEnd)
-      s.off('error', onError)
-      s.off('close', onClose)
-    }
-    s.on('data', onData)
-    s.once('end', onEnd)
-    s.once('error', onError)
-    s.once('close', onClose)
-    s.resume()
-  })
-}
-
-/** Resolves with the error the stream is destroyed with (undefined: closed cleanly). */
-export async function closedWith (s: MuxedStream): Promise<Error | undefined> {
-  // `closed` turns true before 'error' and 'close' are emitted (next tick): look at
-  // whether 'close' was emitted already.
-  const state = (s as unknown as { _readableState: { closeEmitted: boolean } })._readableState
-  if (state.closeEmitted) return s.errored ?? undefined
-  let error: Error | undefined
-  s.on('error', (e) => { error = e })
-  // not events.once(): it rejects on 'error'
-  await new Promise((resolve) => s.once('close', resolve))
-  return error
-}
-
-export async function ticks (n = 1): Promise<void> {
-  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve))
-}
-
-/** Writes `data` in `chunkSize` pieces honouring backpressure, then ends. */
-export async function writeAll (s: MuxedStream, data: Uint8Array, chunkSize = 64 * 1024): Promise<void> {
-  for (let off = 0; off < data.byteLength; off += chunkSize) {
-    if (!s.write(data.subarray(off, Math.min(off + chunkSize, data.byteLength)))) await once(s, 'drain')
-  }
-  s.end()
-}
-
-/** Resolves at 'drain' or 'close', whichever comes first, leaving no listener behind. */
-export async function drainOrClose (s: MuxedStream): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const done = (): void => { s.off('drain', done); s.off('close', done); resolve() }
-    s.on('drain', done).on('close', done)
-  })
-}
-
-/**
- * Writes `data` to `w` in `chunk`-byte pieces (the first piece is already written)
- * until the writer is stalled: write() returned false and no 'drain' came for 20
- * turns. `stalled` false: all of `data` went out.
- */
-export async function writeUntilStalled (w: MuxedStream, data: Uint8Array, chunk: number): Promise<{ written: number, sawFalse: boolean, stalled: boolean }> {
-  let written = chunk
-  let sawFalse = false
-  while (written < data.byteLength) {
-    const ok = w.write(data.subarray(written, written + chunk))
-    written += chunk
-    if (!ok) {
-      sawFalse = true
-      const drained = await Promise.race([once(w, 'drain').then(() => true), ticks(20).then(() => false)])
-      if (!drained) return { written, sawFalse, stalled: true }
-    }
-  }
-  return { written, sawFalse, stalled: false }
-}
-
-/**
- * Writes 16 KiB chunks to `w` as fast as the connection takes them until `w` is
- * destroyed (a reset is the only thing that can stop it) or `bound` bytes are
- * written. Returns the bytes written and the most `r` held unread meanwhile.
- */
-export async function writeUntilReset (w: MuxedStream, r: MuxedStream, bound: number): Promise<{ written: number, maxHeld: number }> {
-  const chunk = randomBytes(16 * 1024)
-  let written = 0
-  let maxHeld = 0
-  while (!w.destroyed && written < bound) {
-    if (!w.write(chunk)) await drainOrClose(w)
-    written += chunk.byteLength
-    maxHeld = Math.max(maxHeld, r.readableLength)
-  }
-  return { written, maxHeld }
-}
-
-/** A new stream from the dialer to the listener carries a message both ways to its end. */
-export async function assertStillFlowing (p: MuxerPair, inbound: Promise<MuxedStream> = p.nextInbound(), other?: MuxedStream, message = 'still flowing'): Promise<void> {
-  if (other === undefined) {
-    other = p.dialer.newStream()
-    other.end(message)
-  }
-  const s = await inbound
-  assert.equal((await readAll(s)).toString(), message)
-  s.end()
-  await readAll(other)
-}
-
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
 
 export function muxerConformance (name: string, factory: () => StreamMuxerFactory, options: ConformanceOptions = {}): void {
   const receiveWindow = options.receiveWindow ?? 256 * 1024
@@ -349,12 +212,7 @@ export function muxerConformance (name: string, factory: () => StreamMuxerFactor
         assert.equal(early, false, 'a blocked connection carries no other stream')
       }
       // Resume: everything arrives, in order.
-      const received = readAll(r)
-      r.resume()
-      await writeAll(w, data.subarray(written), chunk)
-      const got = await received
-      assert.equal(got.byteLength, total)
-      assert.equal(sha256(got), sha256(data))
+      await resumeAndReceiveAll(r, w, data, written, chunk)
       if (stalledReader !== 'flow-control') await assertStillFlowing(p, otherIn, other)
       r.end()
       await readAll(w)
@@ -509,20 +367,4 @@ export function muxerConformance (name: string, factory: () => StreamMuxerFactor
       assert.deepEqual(problems, [])
     })
   })
-}
-
-/** A minimal async FIFO. */
-class AsyncQueue<T> {
-  #items: T[] = []
-  #waiters: Array<(v: T) => void> = []
-  push (v: T): void {
-    const w = this.#waiters.shift()
-    if (w !== undefined) w(v)
-    else this.#items.push(v)
-  }
-
-  async next (): Promise<T> {
-    if (this.#items.length > 0) return this.#items.shift() as T
-    return await new Promise<T>((resolve) => this.#waiters.push(resolve))
-  }
 }
