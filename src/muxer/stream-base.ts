@@ -11,8 +11,10 @@
  * - half-close (`end()` sends the muxer's FIN, reading goes on), reset (`destroy()`),
  *   and the inbound interceptor used by multistream-select on streams.
  *
- * Driver code (a Node stream). A muxer subclasses it and implements the four
- * `send*`/`onConsumed` hooks.
+ * Driver code (a Node stream). A muxer subclasses it to open the stream in its session
+ * (or wrap one the remote opened) and hands it the session's record of the stream
+ * ({@link MuxedStreamBase.bind}); what the stream does is then told to the session
+ * through {@link StreamSession}.
  */
 import { Duplex } from 'node:stream'
 import type { Direction, InboundInterceptor, MuxedStream } from '../interfaces/muxer.js'
@@ -30,7 +32,27 @@ export interface StreamSink {
   onWritable (): void
 }
 
-export interface StreamBaseOptions {
+/**
+ * What a stream tells its muxer session, about the session's record `State` of the
+ * stream (the yamux and mplex sessions alike).
+ */
+export interface StreamSession<State> {
+  /** Frames what it can of `queue` (views, no copies); true once the queue is empty. */
+  write (s: State, queue: WriteQueue): boolean
+  /** Our half-close (FIN), after everything written so far. */
+  closeWrite (s: State): void
+  /**
+   * The stream is destroyed: reset it (RST) if it is still open at the muxer level.
+   * `graceful`: the application ended its side and every byte is framed, so if the
+   * remote has finished too, a FIN (not a reset) completes the stream.
+   */
+  release (s: State, graceful: boolean): void
+  /** The application consumed `n` received bytes: the muxer may grant more. */
+  consumed (s: State, n: number): void
+}
+
+export interface StreamBaseOptions<State> {
+  session: StreamSession<State>
   id: string
   direction: Direction
   readableHighWaterMark: number
@@ -44,7 +66,7 @@ let sinkData: (s: MuxedStreamBase, data: Uint8Array) => void
 let sinkRemoteEnd: (s: MuxedStreamBase) => void
 let sinkWritable: (s: MuxedStreamBase) => void
 
-export abstract class MuxedStreamBase extends Duplex implements MuxedStream {
+export abstract class MuxedStreamBase<State = unknown> extends Duplex implements MuxedStream {
   readonly id: string
   readonly direction: Direction
   protocol: string | undefined
@@ -52,6 +74,9 @@ export abstract class MuxedStreamBase extends Duplex implements MuxedStream {
   /** What the muxer session calls; forwards to this stream. */
   protected readonly sink: StreamSink
 
+  readonly #session: StreamSession<State>
+  /** The session's record of this stream: set by {@link bind}, right after construction. */
+  #state!: State
   #interceptor: InboundInterceptor | null = null
   readonly #queue = new WriteQueue()
   #pendingWrite: WriteCallback | undefined
@@ -59,7 +84,7 @@ export abstract class MuxedStreamBase extends Duplex implements MuxedStream {
   #pushed = 0
   #reported = 0
 
-  constructor (options: StreamBaseOptions) {
+  constructor (options: StreamBaseOptions<State>) {
     super({
       allowHalfOpen: true,
       readableHighWaterMark: options.readableHighWaterMark,
@@ -69,6 +94,7 @@ export abstract class MuxedStreamBase extends Duplex implements MuxedStream {
     this.direction = options.direction
     this.timeline = { open: Date.now() }
     this.sink = new Sink(this)
+    this.#session = options.session
   }
 
   static {
@@ -81,18 +107,17 @@ export abstract class MuxedStreamBase extends Duplex implements MuxedStream {
 
   // --- for the muxer -------------------------------------------------------------
 
-  /** Frames what it can of `queue` (views, no copies); true once the queue is empty. */
-  protected abstract sendData (queue: WriteQueue): boolean
-  /** Our half-close (FIN), after everything written so far. */
-  protected abstract sendEnd (): void
   /**
-   * The stream is destroyed: reset it (RST) if it is still open at the muxer level.
-   * `graceful`: the application ended its side and every byte is framed, so if the
-   * remote has finished too, a FIN (not a reset) completes the stream.
+   * The session's record of this stream, once the subclass's constructor opened it
+   * (outbound, with {@link sink}) or gave the remote's one our {@link sink} (inbound).
    */
-  protected abstract sendClose (graceful: boolean): void
-  /** The application consumed `n` received bytes: the muxer may grant more. */
-  protected abstract onConsumed (n: number): void
+  protected bind (state: State): void {
+    this.#state = state
+  }
+
+  protected get state (): State {
+    return this.#state
+  }
 
   // --- MuxedStream ---------------------------------------------------------------
 
@@ -128,14 +153,14 @@ export abstract class MuxedStreamBase extends Duplex implements MuxedStream {
     }
     const rest = fn(data)
     if (rest === undefined) {
-      this.onConsumed(data.byteLength)
+      this.#session.consumed(this.#state, data.byteLength)
       return
     }
     if (this.#interceptor === fn) this.#interceptor = null
     const consumed = data.byteLength - rest.byteLength
     // An interceptor may hand back bytes of earlier chunks it already consumed (and
     // we already reported): those must not be reported a second time when read.
-    if (consumed >= 0) this.onConsumed(consumed)
+    if (consumed >= 0) this.#session.consumed(this.#state, consumed)
     else this.#reported -= consumed
     if (!this.destroyed && rest.byteLength > 0) this.#push(rest)
   }
@@ -167,7 +192,7 @@ export abstract class MuxedStreamBase extends Duplex implements MuxedStream {
     if (read > this.#reported && !this.destroyed) {
       const n = read - this.#reported
       this.#reported = read
-      this.onConsumed(n)
+      this.#session.consumed(this.#state, n)
     }
   }
 
@@ -194,7 +219,7 @@ export abstract class MuxedStreamBase extends Duplex implements MuxedStream {
   #pump (): void {
     const cb = this.#pendingWrite
     if (cb === undefined) return
-    if (this.#queue.length > 0 && !this.sendData(this.#queue)) return
+    if (this.#queue.length > 0 && !this.#session.write(this.#state, this.#queue)) return
     this.#pendingWrite = undefined
     cb()
   }
@@ -212,7 +237,7 @@ export abstract class MuxedStreamBase extends Duplex implements MuxedStream {
   }
 
   override _final (callback: WriteCallback): void {
-    this.sendEnd()
+    this.#session.closeWrite(this.#state)
     callback()
   }
 
@@ -224,7 +249,7 @@ export abstract class MuxedStreamBase extends Duplex implements MuxedStream {
     const graceful = (err === null || isNodeAbort(err)) && this.writableEnded &&
       this.#pendingWrite === undefined && this.#queue.length === 0 && this.writableLength === 0
     this.#queue.clear()
-    this.sendClose(graceful)
+    this.#session.release(this.#state, graceful)
     this.timeline.close = Date.now()
     const pending = this.#pendingWrite
     this.#pendingWrite = undefined

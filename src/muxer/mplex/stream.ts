@@ -4,15 +4,11 @@
  */
 import type { Direction } from '../../interfaces/muxer.js'
 import { MuxedStreamBase } from '../stream-base.js'
-import type { WriteQueue } from '../write-queue.js'
 import type { MplexSession } from './session.js'
 import type { StreamState } from './stream-state.js'
 import type { MplexConfig } from './config.js'
 
-export class MplexStream extends MuxedStreamBase {
-  readonly #session: MplexSession
-  readonly #state: StreamState
-
+export class MplexStream extends MuxedStreamBase<StreamState> {
   /**
    * Opens an outbound stream (`state` undefined; may throw ERR_MUXER_CLOSED or
    * ERR_TOO_MANY_STREAMS) or wraps an inbound one the session accepted.
@@ -21,42 +17,26 @@ export class MplexStream extends MuxedStreamBase {
    */
   constructor (session: MplexSession, config: MplexConfig, connection: Direction, state?: StreamState) {
     super({
+      session,
       id: '',
       direction: state === undefined ? 'outbound' : 'inbound',
       readableHighWaterMark: config.streamReadableHighWaterMark,
       writableHighWaterMark: config.streamWritableHighWaterMark
     })
-    this.#session = session
     if (state === undefined) state = session.openStream(this.sink)
     else state.sink = this.sink
-    this.#state = state
+    this.bind(state)
     ;(this as { id: string }).id = streamName(state.id, state.initiator === (connection === 'outbound'))
   }
 
   /** The mplex stream id (in the namespace of the side that opened the stream). */
   get streamId (): number {
-    return this.#state.id
+    return this.state.id
   }
 
   /** The name the opener gave in its NewStream (for debugging; go and js send the id). */
   get name (): string {
-    return this.#state.name
-  }
-
-  protected sendData (queue: WriteQueue): boolean {
-    return this.#session.write(this.#state, queue)
-  }
-
-  protected sendEnd (): void {
-    this.#session.closeWrite(this.#state)
-  }
-
-  protected sendClose (graceful: boolean): void {
-    this.#session.release(this.#state, graceful)
-  }
-
-  protected onConsumed (n: number): void {
-    this.#session.consumed(this.#state, n)
+    return this.state.name
   }
 }
 
