@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
+import type { StackChoice } from '../peers/scenarios.js'
 
 export type ImplName = 'lp2p' | 'js' | 'baseline'
 
@@ -136,6 +137,8 @@ export interface PairOptions {
   measure: string
   /** Extra V8 flags for both processes (see PeerProcessOptions.nodeFlags). */
   nodeFlags?: string[]
+  /** Security and muxer of both nodes (default Noise + yamux; lp2p only). */
+  stack?: StackChoice
 }
 
 export async function startPair (impl: ImplName, o: PairOptions): Promise<Pair> {
@@ -148,9 +151,10 @@ export async function startPair (impl: ImplName, o: PairOptions): Promise<Pair> 
     const l = await listener.call<{ port: number, tcpEchoPort?: number, sealedEchoPort?: number }>('listen', {
       host: o.listenerNetns !== undefined ? o.host : '0.0.0.0',
       maxConnections: o.maxConnections,
-      tcpEcho: o.tcpEcho === true
+      tcpEcho: o.tcpEcho === true,
+      ...o.stack
     })
-    await dialer.call('dialer', { maxConnections: o.maxConnections })
+    await dialer.call('dialer', { maxConnections: o.maxConnections, ...o.stack })
     return {
       impl,
       listener,

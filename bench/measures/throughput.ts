@@ -1,6 +1,7 @@
 /**
  * Measure 1 and the baselines of measure 6: one stream's throughput over TCP + Noise +
- * yamux between two processes, upload and download separately, by the perf protocol
+ * yamux between two processes (and, lp2p alone, over its other security/muxer pairs),
+ * upload and download separately, by the perf protocol
  * (timed by the client from stream open to the server's close, `specs/perf.md`), next
  * to raw Node TCP and the encrypted ceiling (`bench/peers/baseline.ts`), all
  * interleaved repetition by repetition. Each run uses a fresh connection whose setup
@@ -9,10 +10,27 @@
 import { PeerProcess, startPair, stopPair, type Pair } from '../lib/peer-process.js'
 import { row, type Row } from '../lib/report.js'
 import { spread } from '../lib/stats.js'
+import type { StackChoice } from '../peers/scenarios.js'
 import { gbps, rotate, type Ctx, type MeasureResult } from './common.js'
 
-type Kind = 'lp2p' | 'js' | 'raw' | 'ceiling' | 'ceiling-simple'
-const KINDS: Kind[] = ['lp2p', 'js', 'raw', 'ceiling', 'ceiling-simple']
+/**
+ * The other security/muxer pairs lp2p offers, measured like the main rows but for lp2p
+ * alone (js-libp2p 3 ships neither TLS nor mplex by default): what each pair costs
+ * against the same ceilings.
+ */
+const PAIRS = {
+  'tls+yamux': { security: 'tls', muxer: 'yamux' },
+  'noise+mplex': { security: 'noise', muxer: 'mplex' },
+  'tls+mplex': { security: 'tls', muxer: 'mplex' }
+} as const satisfies Record<string, StackChoice>
+type PairName = keyof typeof PAIRS
+const PAIR_NAMES = Object.keys(PAIRS) as PairName[]
+
+/** A perf-protocol side: one of the two implementations, or lp2p on another pair. */
+type Side = 'lp2p' | 'js' | PairName
+type Kind = Side | 'raw' | 'ceiling' | 'ceiling-simple'
+const KINDS: Kind[] = ['lp2p', 'js', ...PAIR_NAMES, 'raw', 'ceiling', 'ceiling-simple']
+const isSide = (k: Kind): k is Side => k === 'lp2p' || k === 'js' || k in PAIRS
 
 /** Target: one-stream throughput >= 90% of the encrypted ceiling (issue 4). */
 const CEILING_SHARE = 0.9
@@ -22,20 +40,22 @@ export async function measureThroughput (ctx: Ctx): Promise<MeasureResult> {
   const bytes = opts.throughputBytes
   const host = '127.0.0.1'
   const common = { host, maxConnections: 100, measure: 'throughput', ...(ctx.profileDir !== undefined ? { profileDir: ctx.profileDir } : {}) }
-  let pairs: Partial<Record<'lp2p' | 'js', Pair>> = {}
+  const pairs: Partial<Record<Side, Pair>> = {}
   let recv: PeerProcess | undefined
   let send: PeerProcess | undefined
-  const up: Record<Kind, number[]> = { lp2p: [], js: [], raw: [], ceiling: [], 'ceiling-simple': [] }
-  const down: Record<'lp2p' | 'js', number[]> = { lp2p: [], js: [] }
+  const up = Object.fromEntries(KINDS.map((k) => [k, []])) as unknown as Record<Kind, number[]>
+  const down = Object.fromEntries(KINDS.filter(isSide).map((k) => [k, []])) as unknown as Record<Side, number[]>
   try {
-    pairs = { lp2p: await startPair('lp2p', common), js: await startPair('js', common) }
+    pairs.lp2p = await startPair('lp2p', common)
+    pairs.js = await startPair('js', common)
+    for (const name of PAIR_NAMES) pairs[name] = await startPair('lp2p', { ...common, measure: `throughput-${name}`, stack: PAIRS[name] })
     const prof = ctx.profileDir !== undefined ? { profileDir: ctx.profileDir } : {}
     recv = await PeerProcess.start({ impl: 'baseline', label: 'baseline-throughput-receiver', ...prof })
     send = await PeerProcess.start({ impl: 'baseline', label: 'baseline-throughput-sender', ...prof })
     const r = recv
     const s = send
     const run = async (kind: Kind, upload: number, download: number): Promise<number> => {
-      if (kind === 'lp2p' || kind === 'js') {
+      if (isSide(kind)) {
         const p = pairs[kind] as Pair
         const res = await p.dialer.call<{ seconds: number }>('throughput', { host, port: p.port, upload, download })
         return gbps(upload + download, res.seconds)
@@ -48,14 +68,14 @@ export async function measureThroughput (ctx: Ctx): Promise<MeasureResult> {
     const warm = Math.max(1 << 20, Math.floor(bytes / 16))
     for (const kind of KINDS) {
       await run(kind, warm, 0)
-      if (kind === 'lp2p' || kind === 'js') await run(kind, 0, warm)
+      if (isSide(kind)) await run(kind, 0, warm)
     }
     for (let rep = 0; rep < opts.runs; rep++) {
       for (const kind of rotate(KINDS, rep)) {
         const u = await run(kind, bytes, 0)
         up[kind].push(u)
         let text = `${kind} ${u.toFixed(2)}`
-        if (kind === 'lp2p' || kind === 'js') {
+        if (isSide(kind)) {
           const d = await run(kind, 0, bytes)
           down[kind].push(d)
           text = `${kind} up ${u.toFixed(2)} down ${d.toFixed(2)}`
@@ -64,7 +84,7 @@ export async function measureThroughput (ctx: Ctx): Promise<MeasureResult> {
       }
     }
   } finally {
-    await Promise.all([stopPair(pairs.lp2p), stopPair(pairs.js), recv?.stop(), send?.stop()])
+    await Promise.all([...Object.values(pairs).map(stopPair), recv?.stop(), send?.stop()])
   }
   const ceiling = spread(up.ceiling).median
   const mib = (bytes / 1048576).toFixed(0)
@@ -82,6 +102,14 @@ export async function measureThroughput (ctx: Ctx): Promise<MeasureResult> {
   const rows: Row[] = [
     row('throughput.upload', `one stream upload, ${mib} MiB`, 'Gbit/s', up.lp2p, up.js, { target: target(up.lp2p), note: shares(up.lp2p, up.js) }),
     row('throughput.download', `one stream download, ${mib} MiB`, 'Gbit/s', down.lp2p, down.js, { target: target(down.lp2p), note: shares(down.lp2p, down.js) }),
+    ...PAIR_NAMES.flatMap((name) => {
+      const label = name.replace('tls', 'TLS').replace('noise', 'Noise').replace('+', ' + ')
+      const note = (v: number[]): string => `lp2p only; of the streaming ceiling ${(spread(v).median / ceiling).toFixed(2)}, of the concat-per-frame ceiling ${(spread(v).median / simple).toFixed(2)}`
+      return [
+        row(`throughput.${name}.upload`, `  ${label}: upload`, 'Gbit/s', up[name], undefined, { note: note(up[name]) }),
+        row(`throughput.${name}.download`, `  ${label}: download`, 'Gbit/s', down[name], undefined, { note: note(down[name]) })
+      ]
+    }),
     row('baseline.raw', 'baseline: raw Node TCP, no libp2p', 'Gbit/s', undefined, undefined, { baseline: spread(up.raw) }),
     row('baseline.ceiling', 'baseline: encrypted ceiling (streaming reader)', 'Gbit/s', undefined, undefined, { baseline: spread(up.ceiling) }),
     row('baseline.ceiling-simple', 'baseline: encrypted ceiling (concat per frame)', 'Gbit/s', undefined, undefined, {

@@ -22,7 +22,7 @@ import { ping as pingService } from '@libp2p/ping'
 import { identify } from '@libp2p/identify'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Connection, Stream } from '@libp2p/interface'
-import { servePeer, type BenchConn, type Impl } from './scenarios.js'
+import { servePeer, type BenchConn, type Impl, type StackChoice } from './scenarios.js'
 
 const PERF = '/perf/1.0.0'
 const ECHO = '/echo/1.0.0'
@@ -128,6 +128,13 @@ function wrap (conn: Connection): BenchConn {
   }
 }
 
+/** This peer runs Noise + yamux, the pair the side-by-side rows compare. */
+function defaultStackOnly (options: StackChoice): void {
+  if ((options.security ?? 'noise') !== 'noise' || (options.muxer ?? 'yamux') !== 'yamux') {
+    throw new Error(`the js-libp2p bench peer runs noise + yamux only, not ${options.security ?? 'noise'} + ${options.muxer ?? 'yamux'}`)
+  }
+}
+
 async function start (listen: string[], maxConnections: number): Promise<Libp2p> {
   const n = await createLibp2p({
     addresses: { listen },
@@ -143,6 +150,7 @@ async function start (listen: string[], maxConnections: number): Promise<Libp2p>
 const impl: Impl = {
   name: 'js-libp2p',
   async listen (host, options) {
+    defaultStackOnly(options)
     node = await start([`/ip4/${host}/tcp/0`], options.maxConnections)
     await node.handle(PERF, async (stream) => { await handlePerf(stream) }, { maxInboundStreams: 8 })
     await node.handle(ECHO, async (stream) => { await handleEcho(stream) }, { maxInboundStreams: 64 })
@@ -151,6 +159,7 @@ const impl: Impl = {
     return { port: Number(/\/tcp\/(\d+)/.exec(addr.toString())?.[1]), peerId: node.peerId.toString() }
   },
   async startDialer (options) {
+    defaultStackOnly(options)
     node = await start([], options.maxConnections)
   },
   async dial (host, port) {

@@ -1,16 +1,20 @@
 /**
  * The lp2p benchmark peer (started by `bench/main.ts`): TCP + Noise + yamux with the
- * node's defaults (identify and ping on), serving perf and echo.
+ * node's defaults (identify and ping on), serving perf and echo; TLS and/or mplex
+ * instead when the measure asks (`StackChoice`).
  */
 import { performance } from 'node:perf_hooks'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createNode, type Lp2pNode } from '../../dist/src/node.js'
+import type { NodeOptions } from '../../dist/src/node-options.js'
+import { mplex } from '../../dist/src/muxer/mplex/index.js'
+import { tls } from '../../dist/src/security/tls/index.js'
 import type { Connection } from '../../dist/src/interfaces/connection.js'
 import { ECHO_PROTOCOL, handleEcho } from '../../dist/src/protocols/echo.js'
 import { ping } from '../../dist/src/protocols/ping.js'
 import { PERF_MAX_U64 } from '../../dist/src/protocols/perf-machine.js'
 import { PERF_PROTOCOL, perfHandler, perfOnStream } from '../../dist/src/protocols/perf.js'
-import { servePeer, type BenchConn, type Impl } from './scenarios.js'
+import { servePeer, type BenchConn, type Impl, type StackChoice } from './scenarios.js'
 
 let node: Lp2pNode | undefined
 const ONE = Buffer.from([1])
@@ -43,10 +47,18 @@ function wrap (conn: Connection): BenchConn {
   }
 }
 
+/** The node's security and muxer: the defaults (Noise, yamux) unless the measure asks for others. */
+function stack (choice: StackChoice): Pick<NodeOptions, 'connectionEncrypters' | 'streamMuxers'> {
+  return {
+    ...(choice.security === 'tls' ? { connectionEncrypters: [tls()] } : {}),
+    ...(choice.muxer === 'mplex' ? { streamMuxers: [mplex()] } : {})
+  }
+}
+
 const impl: Impl = {
   name: 'lp2p',
   async listen (host, options) {
-    node = createNode({ listen: [`/ip4/${host}/tcp/0`], limits: { maxConnections: options.maxConnections, maxPendingInbound: 64 } })
+    node = createNode({ listen: [`/ip4/${host}/tcp/0`], limits: { maxConnections: options.maxConnections, maxPendingInbound: 64 }, ...stack(options) })
     node.handle(PERF_PROTOCOL, perfHandler({ maxResponseBytes: PERF_MAX_U64 }), { maxInboundStreams: 8 })
     node.handle(ECHO_PROTOCOL, (s) => { handleEcho(s) }, { maxInboundStreams: 64 })
     await node.start()
@@ -55,7 +67,7 @@ const impl: Impl = {
     return { port: Number(/\/tcp\/(\d+)/.exec(addr.toString())?.[1]), peerId: node.peerId.toString() }
   },
   async startDialer (options) {
-    node = createNode({ limits: { maxConnections: options.maxConnections } })
+    node = createNode({ limits: { maxConnections: options.maxConnections }, ...stack(options) })
     await node.start()
   },
   async dial (host, port) {

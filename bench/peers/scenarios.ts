@@ -32,12 +32,25 @@ export interface BenchConn {
   close (): Promise<void>
 }
 
+/**
+ * The security protocol and muxer a node offers (the default: Noise and yamux). Only
+ * lp2p runs the others in the benchmark; js-libp2p 3 refuses them.
+ */
+export interface StackChoice {
+  security?: 'noise' | 'tls'
+  muxer?: 'yamux' | 'mplex'
+}
+
+export interface NodeOptions extends StackChoice {
+  maxConnections: number
+}
+
 export interface Impl {
   readonly name: string
   /** Starts a node serving perf, echo, ping (and identify), on `host`, any port. */
-  listen (host: string, options: { maxConnections: number }): Promise<{ port: number, peerId: string }>
+  listen (host: string, options: NodeOptions): Promise<{ port: number, peerId: string }>
   /** Starts a node that only dials. */
-  startDialer (options: { maxConnections: number }): Promise<void>
+  startDialer (options: NodeOptions): Promise<void>
   /** A new connection to the bare address `/ip4/<host>/tcp/<port>`. */
   dial (host: string, port: number): Promise<BenchConn>
 }
@@ -114,8 +127,8 @@ export function servePeer (impl: Impl): void {
   let sealedEcho: Server | undefined
 
   serve({
-    async listen (a: { host: string, maxConnections: number, tcpEcho?: boolean }) {
-      const res = await impl.listen(a.host, { maxConnections: a.maxConnections })
+    async listen (a: NodeOptions & { host: string, tcpEcho?: boolean }) {
+      const res = await impl.listen(a.host, a)
       let tcpEchoPort: number | undefined
       let sealedEchoPort: number | undefined
       if (a.tcpEcho === true) {
@@ -133,8 +146,8 @@ export function servePeer (impl: Impl): void {
       return { ...res, tcpEchoPort, sealedEchoPort }
     },
 
-    async dialer (a: { maxConnections: number }) {
-      await impl.startDialer({ maxConnections: a.maxConnections })
+    async dialer (a: NodeOptions) {
+      await impl.startDialer(a)
       return null
     },
 
