@@ -45,6 +45,7 @@ export class ListenerServer {
       await bindServer(server, addr, target, this.#init)
     } catch (err) {
       this.#server = undefined
+      this.#addrs = undefined
       throw err
     }
   }
@@ -72,7 +73,7 @@ export class ListenerServer {
  * Binds `server` to host/port; rejects with ERR_LISTEN_FAILED (address in use,
  * permission). Afterwards the server's errors and close reach `init`.
  */
-export async function bindServer (server: net.Server, addr: Multiaddr, target: { host: string, port: number, family: number }, init: TransportListenerInit): Promise<void> {
+async function bindServer (server: net.Server, addr: Multiaddr, target: { host: string, port: number, family: number }, init: TransportListenerInit): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {
       reject(new Lp2pError(codes.ERR_LISTEN_FAILED, `cannot listen on ${addr.toString()}: ${err.message}`, { cause: err }))
@@ -92,7 +93,7 @@ export async function bindServer (server: net.Server, addr: Multiaddr, target: {
  * end; the listening socket itself is closed at once, which is all a listener's
  * `close()` means (accepted connections stay up).
  */
-export async function closeServer (server: net.Server): Promise<void> {
+async function closeServer (server: net.Server): Promise<void> {
   await new Promise<void>((resolve) => {
     if (!server.listening) {
       resolve()
@@ -109,11 +110,12 @@ export type AddrFormat = (host: string, port: number, family: string | number) =
 /**
  * The addresses a listener's server is bound to; a wildcard is expanded to every
  * interface address of its family. Identify asks on every connection, so the answer
- * is kept: a specific address until {@link clear}, an expansion for
- * {@link INTERFACE_ADDRS_TTL_MS} (interfaces come and go; `os.networkInterfaces()`
- * is a getifaddrs call and a multiaddr parse per address, about 30-100 us).
+ * is kept: a specific address for the life of the binding (a new bind makes a new
+ * ListenAddrs), an expansion for {@link INTERFACE_ADDRS_TTL_MS} (interfaces come and
+ * go; `os.networkInterfaces()` is a getifaddrs call and a multiaddr parse per
+ * address, about 30-100 us).
  */
-export class ListenAddrs {
+class ListenAddrs {
   readonly #format: AddrFormat
   /** The last answer; `expires` (ms since the epoch) only for a wildcard's expansion. */
   #cached: { addrs: Multiaddr[], expires: number | undefined } | undefined
@@ -136,11 +138,6 @@ export class ListenAddrs {
       : [this.#format(host, port, family)]
     this.#cached = { addrs, expires: wildcard !== undefined ? Date.now() + INTERFACE_ADDRS_TTL_MS : undefined }
     return [...addrs]
-  }
-
-  /** Forgets the answer (the server closed). */
-  clear (): void {
-    this.#cached = undefined
   }
 }
 

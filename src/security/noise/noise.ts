@@ -141,9 +141,6 @@ class HandshakeRun implements ByteChannelHandler {
   readonly #resolve: (result: SecureResult) => void
   readonly #reject: (err: Error) => void
   #settled = false
-  readonly #onAbort = (): void => {
-    this.#fail(abortError(this.#signal as AbortSignal))
-  }
 
   constructor (channel: ByteChannel, machine: NoiseHandshake, signal: AbortSignal | undefined,
     resolve: (result: SecureResult) => void, reject: (err: Error) => void) {
@@ -155,9 +152,16 @@ class HandshakeRun implements ByteChannelHandler {
   }
 
   start (): void {
-    this.#signal?.addEventListener('abort', this.#onAbort, { once: true })
+    // The run itself is the abort listener (EventTarget calls handleEvent), as in
+    // stream-negotiation.ts: no closure per handshake.
+    this.#signal?.addEventListener('abort', this, { once: true })
     this.#channel.attach(this)
     this.#flush()
+  }
+
+  /** The signal aborted. */
+  handleEvent (): void {
+    this.#fail(abortError(this.#signal as AbortSignal))
   }
 
   onData (chunk: Uint8Array): void {
@@ -194,7 +198,7 @@ class HandshakeRun implements ByteChannelHandler {
 
   #succeed (): void {
     this.#settled = true
-    this.#signal?.removeEventListener('abort', this.#onAbort)
+    this.#signal?.removeEventListener('abort', this)
     const channel = this.#channel
     channel.detach()
     const result = this.#machine.result()
@@ -212,7 +216,7 @@ class HandshakeRun implements ByteChannelHandler {
   #fail (err: unknown): void {
     if (this.#settled) return
     this.#settled = true
-    this.#signal?.removeEventListener('abort', this.#onAbort)
+    this.#signal?.removeEventListener('abort', this)
     const error = toHandshakeError(err)
     this.#channel.detach()
     this.#channel.destroy(error)
