@@ -3,19 +3,21 @@
  * next to "the encrypted ceiling": the same bytes as 2-byte-length frames of up to 65535
  * bytes, each sealed and opened with node:crypto ChaCha20-Poly1305 by the simplest
  * possible code (one cipher per message, `Buffer.concat` of prefix, ciphertext and tag,
- * a reassembling reader). Both sides run the real code: the receiver (this process)
- * decrypts everything it counts.
+ * a reassembling reader: `peers/chacha-frames.ts`, as the `ceiling-simple` baseline of
+ * `npm run bench`). Both sides run the real code: the receiver (this process) decrypts
+ * everything it counts.
  *
  * Run: node --import tsx bench/noise-tcp.ts [--mb 1024] [--runs 3] [--write 262144]
  * Prints Gbit/s per mode (median of `runs`), modes alternating run by run.
  */
 import { fork } from 'node:child_process'
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { createServer, connect, type Socket } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import { SocketChannel } from '../src/transport/socket-channel.js'
 import { generateKeyPair } from '../src/identity/index.js'
 import { noise } from '../src/security/noise/index.js'
+import { MAX_PLAINTEXT, readMessages, seal } from './peers/chacha-frames.js'
 
 const args = process.argv.slice(2)
 const arg = (name: string, fallback: number): number => {
@@ -26,8 +28,6 @@ const MB = arg('mb', 1024)
 const RUNS = arg('runs', 3)
 const WRITE = arg('write', 256 * 1024)
 const TOTAL = MB * 1024 * 1024
-const KEY = Buffer.alloc(32, 1)
-const OPTS = { authTagLength: 16 } as const
 const ADDR = multiaddr('/ip4/127.0.0.1/tcp/0')
 
 type Mode = 'lp2p' | 'ceiling'
@@ -40,21 +40,14 @@ async function sender (mode: Mode, port: number): Promise<void> {
   socket.setNoDelay(true)
   const payload = randomBytes(WRITE)
   if (mode === 'ceiling') {
-    const nonce = Buffer.alloc(12)
     let n = 0
     let sent = 0
     const pump = (): void => {
       while (sent < TOTAL) {
         let ok = true
-        for (let off = 0; off < payload.length && sent < TOTAL; off += 65519) {
-          const pt = payload.subarray(off, Math.min(off + 65519, payload.length))
-          nonce.writeUInt32LE(n++, 4)
-          const c = createCipheriv('chacha20-poly1305', KEY, nonce, OPTS)
-          const ct = c.update(pt)
-          c.final()
-          const len = Buffer.alloc(2)
-          len.writeUInt16BE(ct.length + 16, 0)
-          ok = socket.write(Buffer.concat([len, ct, c.getAuthTag()]))
+        for (let off = 0; off < payload.length && sent < TOTAL; off += MAX_PLAINTEXT) {
+          const pt = payload.subarray(off, Math.min(off + MAX_PLAINTEXT, payload.length))
+          ok = socket.write(seal(n++, pt))
           sent += pt.length
         }
         if (!ok) {
@@ -86,29 +79,12 @@ async function sender (mode: Mode, port: number): Promise<void> {
 
 async function receive (mode: Mode, socket: Socket): Promise<number> {
   if (mode === 'ceiling') {
-    const nonce = Buffer.alloc(12)
-    let n = 0
-    let pending: Buffer = Buffer.alloc(0)
     let got = 0
     let t0 = 0n
-    return await new Promise((resolve) => {
-      socket.on('data', (chunk: Buffer) => {
-        if (t0 === 0n) t0 = process.hrtime.bigint()
-        pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
-        let off = 0
-        while (pending.length - off >= 2) {
-          const len = pending.readUInt16BE(off)
-          if (pending.length - off - 2 < len) break
-          const body = pending.subarray(off + 2, off + 2 + len - 16)
-          nonce.writeUInt32LE(n++, 4)
-          const d = createDecipheriv('chacha20-poly1305', KEY, nonce, OPTS)
-          d.setAuthTag(pending.subarray(off + 2 + len - 16, off + 2 + len))
-          got += d.update(body).length
-          d.final()
-          off += 2 + len
-        }
-        pending = pending.subarray(off)
-      })
+    return await new Promise((resolve, reject) => {
+      socket.once('data', () => { t0 = process.hrtime.bigint() })
+      readMessages(socket, (plain) => { got += plain.length })
+      socket.on('error', reject)
       socket.on('end', () => {
         if (got !== TOTAL) throw new Error(`received ${got} of ${TOTAL}`)
         resolve(Number(process.hrtime.bigint() - t0))

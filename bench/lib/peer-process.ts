@@ -131,7 +131,10 @@ export interface PairOptions {
   maxConnections: number
   listenerNetns?: string
   dialerNetns?: string
+  /** Also start a plain TCP echo server beside the listener (`Pair.tcpEchoPort`). */
   tcpEcho?: boolean
+  /** Also start the sealed echo server beside the listener (`Pair.sealedEchoPort`). */
+  sealedEcho?: boolean
   profileDir?: string
   /** Measure name, for profile file names. */
   measure: string
@@ -152,6 +155,7 @@ export async function startPair (impl: ImplName, o: PairOptions): Promise<Pair> 
       host: o.listenerNetns !== undefined ? o.host : '0.0.0.0',
       maxConnections: o.maxConnections,
       tcpEcho: o.tcpEcho === true,
+      sealedEcho: o.sealedEcho === true,
       ...o.stack
     })
     await dialer.call('dialer', { maxConnections: o.maxConnections, ...o.stack })

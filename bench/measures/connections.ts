@@ -12,6 +12,7 @@
 import { startPair, stopPair, type Pair } from '../lib/peer-process.js'
 import { row, type Row } from '../lib/report.js'
 import { percentile, spread } from '../lib/stats.js'
+import type { EchoName } from '../peers/scenarios.js'
 import { rotate, type Ctx, type MeasureResult } from './common.js'
 
 type Side = 'lp2p' | 'js'
@@ -20,6 +21,9 @@ const IMPLS: Side[] = ['lp2p', 'js']
 /** Targets of issue 4: connections/s >= 5x js-libp2p, streams/s >= 10x. */
 const CONNS_RATIO = 5
 const STREAMS_RATIO = 10
+
+/** The streams measure's floors, by echo codec (`peers/echo-loop.ts`). */
+const FLOORS: EchoName[] = ['plain', 'sealed']
 
 interface Timed { seconds: number, latencies: number[], failures?: number, firstError?: string, cpuMicros?: number }
 
@@ -59,8 +63,10 @@ async function withCpu (p: Pair, cmd: string, args: Record<string, unknown>): Pr
 
 async function pairs (ctx: Ctx, measure: string): Promise<Record<Side, Pair>> {
   const common = { host: '127.0.0.1', maxConnections: 5000, measure, ...(ctx.profileDir !== undefined ? { profileDir: ctx.profileDir } : {}) }
-  // The lp2p listener process also serves a plain TCP echo, the streams measure's floor.
-  const lp2p = await startPair('lp2p', { ...common, tcpEcho: measure === 'streams' })
+  // For the streams measure, the lp2p listener process also serves its two floors: a
+  // plain TCP echo and the sealed echo.
+  const floors = measure === 'streams'
+  const lp2p = await startPair('lp2p', { ...common, tcpEcho: floors, sealedEcho: floors })
   try {
     return { lp2p, js: await startPair('js', common) } as Record<Side, Pair>
   } catch (err) {
@@ -118,29 +124,29 @@ export async function measureStreams (ctx: Ctx): Promise<MeasureResult> {
   const { opts, log } = ctx
   const res: Record<Side, Series> = { lp2p: series(), js: series() }
   // The floors: 1-byte echoes between the same two processes (lp2p's), over plain TCP
-  // and with every message sealed as a Noise transport message (peers/sealed-echo.ts).
-  const floors = { tcp: series(), sealed: series() }
+  // and with every message sealed as a Noise transport message (peers/echo-loop.ts).
+  const floors: Record<EchoName, Series> = { plain: series(), sealed: series() }
   const p = await pairs(ctx, 'streams')
   try {
     const streams = async (impl: Side, total: number): Promise<Timed> =>
       await withCpu(p[impl], 'streams', { total, warmup: 0 })
-    const echoes = async (floor: keyof typeof floors, total: number): Promise<Timed> => floor === 'tcp'
-      ? await p.lp2p.dialer.call<Timed>('tcpEchoLoop', { host: '127.0.0.1', port: p.lp2p.tcpEchoPort, total })
-      : await p.lp2p.dialer.call<Timed>('sealedEchoLoop', { host: '127.0.0.1', port: p.lp2p.sealedEchoPort, total })
+    const ports: Record<EchoName, number | undefined> = { plain: p.lp2p.tcpEchoPort, sealed: p.lp2p.sealedEchoPort }
+    const echoes = async (codec: EchoName, total: number): Promise<Timed> =>
+      await p.lp2p.dialer.call<Timed>('echoLoop', { host: '127.0.0.1', port: ports[codec], total, codec })
     // Warm-up, not counted (see measureConnections).
     const warm = Math.min(1500, opts.streams)
     for (const impl of IMPLS) await streams(impl, warm)
-    for (const floor of ['tcp', 'sealed'] as const) await echoes(floor, warm)
+    for (const floor of FLOORS) await echoes(floor, warm)
     for (let rep = 0; rep < opts.runs; rep++) {
       for (const impl of rotate(IMPLS, rep)) {
         const t = await streams(impl, opts.streams)
         add(res[impl], opts.streams, t)
         log(`streams run ${rep + 1}/${opts.runs}: ${impl} ${(opts.streams / t.seconds).toFixed(0)} streams/s, p50 ${percentile(t.latencies, 50).toFixed(3)} ms`)
       }
-      for (const floor of ['tcp', 'sealed'] as const) {
+      for (const floor of FLOORS) {
         const t = await echoes(floor, opts.streams)
         add(floors[floor], opts.streams, t)
-        log(`streams run ${rep + 1}/${opts.runs}: ${floor === 'tcp' ? 'plain' : 'sealed'} TCP ${(opts.streams / t.seconds).toFixed(0)} echoes/s, p50 ${percentile(t.latencies, 50).toFixed(3)} ms`)
+        log(`streams run ${rep + 1}/${opts.runs}: ${floor} TCP ${(opts.streams / t.seconds).toFixed(0)} echoes/s, p50 ${percentile(t.latencies, 50).toFixed(3)} ms`)
       }
     }
   } finally {
@@ -154,8 +160,8 @@ export async function measureStreams (ctx: Ctx): Promise<MeasureResult> {
       row('streams.p50', '  latency p50', 'ms', res.lp2p.p50, res.js.p50),
       row('streams.cpu', '  CPU per stream, dialer + listener', 'ms', ms(res.lp2p.cpu), ms(res.js.cpu)),
       row('streams.floor', 'baseline: plain TCP 1-byte echo between the two processes, sequential', 'echo/s', undefined, undefined, {
-        baseline: spread(floors.tcp.rate),
-        note: `the streams target (10x js-libp2p) asks for ${asked.toFixed(0)} streams/s; one plain TCP echo between the processes allows ${allows(floors.tcp)}`
+        baseline: spread(floors.plain.rate),
+        note: `the streams target (${STREAMS_RATIO}x js-libp2p) asks for ${asked.toFixed(0)} streams/s; one plain TCP echo between the processes allows ${allows(floors.plain)}`
       }),
       row('streams.sealed', 'baseline: the same echo, each message sealed and opened like a Noise message', 'echo/s', undefined, undefined, {
         baseline: spread(floors.sealed.rate),

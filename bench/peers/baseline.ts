@@ -12,32 +12,22 @@
  *   ciphertext. That is the most any Noise stream in Node can carry here.
  *
  * - `ceiling-simple`: the same frames written the simplest way (`Buffer.concat` of prefix,
- *   ciphertext and tag per frame; the reader joins chunks and opens whole frames), as
- *   bench/noise-tcp.ts does: the figure the issue quotes (5.4-6.0 Gbit/s).
+ *   ciphertext and tag per frame; the reader joins chunks and opens whole frames:
+ *   `chacha-frames.ts`), as bench/noise-tcp.ts does: the figure the issue quotes
+ *   (5.4-6.0 Gbit/s).
  *
  * Timed by the sender like a perf upload: from `connect` until the receiver closes its
  * side after reading (and, for `ceiling`, authenticating) every byte.
  */
-import { createCipheriv, createDecipheriv, type DecipherChaCha20Poly1305 } from 'node:crypto'
+import type { DecipherChaCha20Poly1305 } from 'node:crypto'
 import { connect, createServer, type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
+import { MAX_PLAINTEXT, newCipher, newDecipher, readMessages, seal, TAG } from './chacha-frames.js'
 import { serve } from './rpc.js'
 
 type Mode = 'raw' | 'ceiling' | 'ceiling-simple'
 
-const KEY = Buffer.alloc(32, 7)
-const TAG = 16
-/** Noise's largest message, 65535 bytes, minus the tag (`specs/noise.md`, "Wire Format"). */
-const MAX_PLAINTEXT = 65535 - TAG
 const BLOCK = Buffer.alloc(64 * 1024)
-const OPTS = { authTagLength: TAG } as const
-
-function nonce (n: number): Buffer {
-  const iv = Buffer.alloc(12)
-  iv.writeUInt32LE(n % 0x1_0000_0000, 4)
-  iv.writeUInt32LE(Math.floor(n / 0x1_0000_0000), 8)
-  return iv
-}
 
 /** Receives one connection; resolves with the bytes of plaintext it took in. */
 function receive (socket: Socket, mode: Mode): Promise<number> {
@@ -47,22 +37,7 @@ function receive (socket: Socket, mode: Mode): Promise<number> {
     if (mode === 'raw') {
       socket.on('data', (c: Buffer) => { plain += c.length })
     } else if (mode === 'ceiling-simple') {
-      let n = 0
-      let pending: Buffer = Buffer.alloc(0)
-      socket.on('data', (c: Buffer) => {
-        pending = pending.length === 0 ? c : Buffer.concat([pending, c])
-        let off = 0
-        while (pending.length - off >= 2) {
-          const len = pending.readUInt16BE(off)
-          if (pending.length - off - 2 < len) break
-          const d = createDecipheriv('chacha20-poly1305', KEY, nonce(n++), OPTS)
-          d.setAuthTag(pending.subarray(off + 2 + len - TAG, off + 2 + len))
-          plain += d.update(pending.subarray(off + 2, off + 2 + len - TAG)).length
-          d.final()
-          off += 2 + len
-        }
-        pending = pending.subarray(off)
-      })
+      readMessages(socket, (p) => { plain += p.length })
     } else {
       // Streaming frame reader: length (may straddle reads), body, tag (may straddle).
       let n = 0
@@ -87,7 +62,7 @@ function receive (socket: Socket, mode: Mode): Promise<number> {
               lenBuf = Buffer.alloc(0)
             }
             bodyLeft = len - TAG
-            decipher = createDecipheriv('chacha20-poly1305', KEY, nonce(n++), OPTS)
+            decipher = newDecipher(n++)
             tag = Buffer.alloc(0)
           }
           if (bodyLeft > 0) {
@@ -151,23 +126,23 @@ serve({
             const len = Math.min(left, BLOCK.length)
             left -= len
             ok = socket.write(len === BLOCK.length ? BLOCK : BLOCK.subarray(0, len))
+          } else if (a.mode === 'ceiling-simple') {
+            const len = Math.min(left, MAX_PLAINTEXT)
+            left -= len
+            ok = socket.write(seal(n++, BLOCK.subarray(0, len)))
           } else {
             const len = Math.min(left, MAX_PLAINTEXT)
             left -= len
-            const cipher = createCipheriv('chacha20-poly1305', KEY, nonce(n++), OPTS)
+            const cipher = newCipher(n++)
             const ct = cipher.update(BLOCK.subarray(0, len))
             cipher.final()
             const prefix = Buffer.allocUnsafe(2)
             prefix.writeUInt16BE(len + TAG, 0)
-            if (a.mode === 'ceiling-simple') {
-              ok = socket.write(Buffer.concat([prefix, ct, cipher.getAuthTag()]))
-            } else {
-              socket.cork()
-              socket.write(prefix)
-              socket.write(ct)
-              ok = socket.write(cipher.getAuthTag())
-              socket.uncork()
-            }
+            socket.cork()
+            socket.write(prefix)
+            socket.write(ct)
+            ok = socket.write(cipher.getAuthTag())
+            socket.uncork()
           }
           if (!ok) {
             socket.once('drain', pump)

@@ -9,11 +9,12 @@
  * Concurrent dials also need distinct addresses (both stacks join concurrent dials to
  * the same address), so worker `i` dials `127.0.0.<i+1>`: all of 127/8 is loopback.
  */
-import { createServer, connect, type Server } from 'node:net'
+import { connect } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { getHeapSpaceStatistics } from 'node:v8'
+import { echoLoop, plainEcho, startEchoServer } from './echo-loop.js'
 import { serve } from './rpc.js'
-import { sealedEchoLoop, sealedEchoServer } from './sealed-echo.js'
+import { sealedEcho } from './sealed-echo.js'
 
 export interface PerfTiming {
   /** Seconds from opening the stream until the server's close. */
@@ -120,30 +121,28 @@ async function settledMemory (): Promise<NodeJS.MemoryUsage & { spaces: Record<s
   return { ...process.memoryUsage(), spaces }
 }
 
+/** The echo floors by name (`echo-loop.ts`). */
+const ECHOES = { plain: plainEcho, sealed: sealedEcho }
+export type EchoName = keyof typeof ECHOES
+
 /** Serves the benchmark commands for `impl` over IPC. */
 export function servePeer (impl: Impl): void {
   const held: BenchConn[] = []
-  let tcpEcho: Server | undefined
-  let sealedEcho: Server | undefined
 
   serve({
-    async listen (a: NodeOptions & { host: string, tcpEcho?: boolean }) {
+    /**
+     * Starts the node, and beside it, when asked, the references with no libp2p: a
+     * plain TCP echo server (`tcpEcho`: the delayed link's check and the streams
+     * floor) and the same echo with every message sealed (`sealedEcho`: the streams
+     * measure's encrypted floor).
+     */
+    async listen (a: NodeOptions & { host: string, tcpEcho?: boolean, sealedEcho?: boolean }) {
       const res = await impl.listen(a.host, a)
-      let tcpEchoPort: number | undefined
-      let sealedEchoPort: number | undefined
-      if (a.tcpEcho === true) {
-        // The references: a plain TCP echo server, no libp2p (the delayed link's check
-        // and the streams floor), and the same echo with every message sealed.
-        const listen = async (server: Server): Promise<number> => {
-          await new Promise<void>((resolve) => server.listen(0, a.host, resolve))
-          return (server.address() as { port: number }).port
-        }
-        tcpEcho = createServer((s) => { s.setNoDelay(true); s.pipe(s); s.on('error', () => {}) })
-        tcpEchoPort = await listen(tcpEcho)
-        sealedEcho = sealedEchoServer()
-        sealedEchoPort = await listen(sealedEcho)
+      return {
+        ...res,
+        ...(a.tcpEcho === true ? { tcpEchoPort: await startEchoServer(plainEcho, a.host) } : {}),
+        ...(a.sealedEcho === true ? { sealedEchoPort: await startEchoServer(sealedEcho, a.host) } : {})
       }
-      return { ...res, tcpEchoPort, sealedEchoPort }
     },
 
     async dialer (a: NodeOptions) {
@@ -259,48 +258,16 @@ export function servePeer (impl: Impl): void {
           resolve({ ms })
         })
         s.once('error', reject)
+        s.once('close', () => { reject(new Error('tcp echo: the connection closed before the answer')) })
       })
     },
 
     /**
-     * The floor of the streams measure: `total` 1-byte echoes, one after the other, over
-     * one plain TCP connection to the tcpEcho server (no libp2p, no crypto).
+     * The floors of the streams measure: `total` 1-byte echoes, one after the other,
+     * over one TCP connection to the `codec` echo server (no libp2p).
      */
-    async tcpEchoLoop (a: { host: string, port: number, total: number }) {
-      const s = connect({ host: a.host, port: a.port, noDelay: true })
-      await new Promise<void>((resolve, reject) => {
-        s.once('connect', resolve)
-        s.once('error', reject)
-      })
-      try {
-        const one = Buffer.from([1])
-        const latencies: number[] = []
-        const t0 = performance.now()
-        for (let i = 0; i < a.total; i++) {
-          const start = performance.now()
-          await new Promise<void>((resolve, reject) => {
-            s.once('data', () => { resolve() })
-            s.once('error', reject)
-            s.write(one)
-          })
-          s.removeAllListeners('error')
-          latencies.push(performance.now() - start)
-        }
-        return { seconds: (performance.now() - t0) / 1000, latencies }
-      } finally {
-        s.destroy()
-      }
-    },
-
-    /** The encrypted floor of the streams measure (`sealed-echo.ts`). */
-    async sealedEchoLoop (a: { host: string, port: number, total: number }) {
-      return await sealedEchoLoop(a.host, a.port, a.total)
-    },
-
-    async stopTcpEcho () {
-      tcpEcho?.close()
-      sealedEcho?.close()
-      return null
+    async echoLoop (a: { host: string, port: number, total: number, codec: EchoName }) {
+      return await echoLoop(a.host, a.port, a.total, ECHOES[a.codec])
     }
   })
 }
