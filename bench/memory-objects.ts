@@ -139,8 +139,8 @@ class Heap {
 
   /**
    * "file:line:col `source...`" of a closure, from the snapshot's locations and its
-   * script (tsx emits minified one-line modules, so the source excerpt is what says
-   * which function it is).
+   * script: line and column are the running script's (dist/src/x.js for lp2p), and
+   * the excerpt of its source there says which function it is at a glance.
    */
   location (closure: number): string {
     const loc = this.raw.locations
@@ -161,12 +161,16 @@ class Heap {
       if (label !== 'shared') return
       this.forEdges(shared, (s, l) => {
         if (l !== 'script_or_debug_info' && l !== 'script') return
-        script = this.rawName(s).replace(/^.*\/(src|bench|node_modules)\//, '$1/').replace(/^node:/, 'node:')
+        script = this.rawName(s).replace(/^.*\/(src|bench|node_modules)\//, '$1/')
         this.forEdges(s, (src, l2) => {
           if (l2 !== 'source' || this.type(src) !== 'string') return
           const text = this.rawName(src)
           let offset = 0
-          for (let n = 0; n < line && offset >= 0; n++) offset = text.indexOf('\n', offset) + 1
+          for (let n = 0; n < line; n++) {
+            const eol = text.indexOf('\n', offset)
+            if (eol < 0) return
+            offset = eol + 1
+          }
           excerpt = ` \`${text.slice(offset + column, offset + column + 60).replace(/\s+/g, ' ')}\``
         })
       })
@@ -259,45 +263,64 @@ function why (old: Set<number>, after: Heap, text: string): void {
   }))
 }
 
-async function main (): Promise<void> {
+/**
+ * Opens CONNS connections between two nodes of this process and takes a heap snapshot
+ * before and after, into `dir`; the nodes are stopped however that ends.
+ */
+async function snapshots (dir: string): Promise<{ beforeFile: string, afterFile: string, held: number }> {
   const listener = createNode({ listen: ['/ip4/0.0.0.0/tcp/0'], limits: { maxConnections: CONNS * 3 } })
   const dialer = createNode({ limits: { maxConnections: CONNS * 3 } })
-  await Promise.all([listener.start(), dialer.start()])
-  const port = /\/tcp\/(\d+)/.exec(String(listener.getMultiaddrs()[0]))?.[1] as string
-  const open = async (n: number): Promise<Connection[]> => {
-    const conns: Connection[] = []
-    for (let i = 0; i < n; i += 50) {
-      conns.push(...await Promise.all(Array.from({ length: Math.min(50, n - i) }, async (_, w) => {
-        const c = await dialer.dial(multiaddr(`/ip4/127.0.0.${w + 1}/tcp/${port}`))
-        await ping(c)
-        return c
-      })))
+  try {
+    await Promise.all([listener.start(), dialer.start()])
+    const port = /\/tcp\/(\d+)/.exec(String(listener.getMultiaddrs()[0]))?.[1] as string
+    const open = async (n: number): Promise<Connection[]> => {
+      const conns: Connection[] = []
+      for (let i = 0; i < n; i += 50) {
+        conns.push(...await Promise.all(Array.from({ length: Math.min(50, n - i) }, async (_, w) => {
+          const c = await dialer.dial(multiaddr(`/ip4/127.0.0.${w + 1}/tcp/${port}`))
+          await ping(c)
+          return c
+        })))
+      }
+      return conns
     }
-    return conns
+    // Warm-up: code and caches that the first connections create are not per connection.
+    await Promise.all((await open(50)).map(async (c) => { await c.close() }))
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    const beforeFile = await snapshot(dir, 'before')
+    const held = await open(CONNS)
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    const afterFile = await snapshot(dir, 'after')
+    return { beforeFile, afterFile, held: held.length }
+  } finally {
+    await Promise.all([dialer.stop(), listener.stop()])
   }
-  // Warm-up: code and caches that the first connections create are not per connection.
-  await Promise.all((await open(50)).map(async (c) => { await c.close() }))
-  await new Promise((resolve) => setTimeout(resolve, 1000))
+}
+
+async function main (): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'lp2p-memory-objects-'))
-  const beforeFile = await snapshot(dir, 'before')
-  const held = await open(CONNS)
-  await new Promise((resolve) => setTimeout(resolve, 2000))
-  const afterFile = await snapshot(dir, 'after')
-  await Promise.all([dialer.stop(), listener.stop()])
-  let before: Heap | undefined = load(beforeFile)
-  const b = census(before)
+  let b: Map<string, { size: number, count: number }>
+  let after: Heap
+  let held: number
   const old = new Set<number>()
-  if (WHY !== undefined) for (let i = 0; i < before.raw.nodes.length; i += before.width) old.add(before.id(i))
-  before = undefined
-  const after = load(afterFile)
-  rmSync(dir, { recursive: true, force: true })
+  try {
+    const files = await snapshots(dir)
+    held = files.held
+    let before: Heap | undefined = load(files.beforeFile)
+    b = census(before)
+    if (WHY !== undefined) for (let i = 0; i < before.raw.nodes.length; i += before.width) old.add(before.id(i))
+    before = undefined
+    after = load(files.afterFile)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
   const a = census(after)
   const rows = [...a].map(([k, x]) => {
     const y = b.get(k) ?? { size: 0, count: 0 }
     return { what: k, bytes: (x.size - y.size) / CONNS, count: (x.count - y.count) / CONNS }
   }).filter((r) => r.bytes > 0).sort((x, y) => y.bytes - x.bytes)
   const total = rows.reduce((s, r) => s + r.bytes, 0)
-  console.log(`JS heap per connection (listener + dialer, ${CONNS} connections held, ${held.length} open): ${(total / 1024).toFixed(1)} KiB in self sizes`)
+  console.log(`JS heap per connection (listener + dialer, ${CONNS} connections held, ${held} open): ${(total / 1024).toFixed(1)} KiB in self sizes`)
   console.log('   bytes  objects  constructor / type')
   for (const r of rows.slice(0, TOP)) console.log(`${r.bytes.toFixed(0).padStart(8)} ${r.count.toFixed(1).padStart(8)}  ${r.what}`)
   if (WHY !== undefined) why(old, after, WHY)

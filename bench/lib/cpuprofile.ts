@@ -29,7 +29,7 @@ export interface ProfileSummary {
   files: Array<{ file: string, ms: number, share: number }>
   /** Self time by area: lp2p folder, node subsystem, npm package, GC, I/O. */
   areas: Array<{ area: string, ms: number }>
-  /** Inclusive time (self + callees) of the application's own functions (src/, bench/). */
+  /** Inclusive time (self + callees) of the application's own functions (src/, dist/src/, bench/). */
   inclusive: Array<{ name: string, where: string, ms: number }>
   gcMs: number
 }
@@ -39,7 +39,8 @@ function area (cf: CallFrame, file: string): string {
   if (cf.functionName === '(garbage collector)') return 'GC'
   if (cf.functionName === '(program)') return '(program: V8/native, unattributed)'
   if (/^(writeBuffer|writev|writevGeneric|writeGeneric|internalConnect|close|shutdown|onStreamRead|readStart)$/.test(cf.functionName) && (file === '(native)' || file.startsWith('node:'))) return 'socket I/O (syscalls)'
-  if (file.startsWith('src/')) return file.split('/').slice(0, file.startsWith('src/security/') || file.startsWith('src/muxer/') ? 3 : 2).join('/').replace(/\.ts$/, '')
+  const own = file.replace(/^dist\//, '')
+  if (own.startsWith('src/')) return own.split('/').slice(0, own.startsWith('src/security/') || own.startsWith('src/muxer/') ? 3 : 2).join('/').replace(/\.[jt]s$/, '')
   if (file.startsWith('bench/') || file.startsWith('test/')) return 'bench harness'
   if (file.startsWith('node:internal/crypto')) return 'node:crypto'
   if (file.startsWith('node:internal/modules') || file.startsWith('node:internal/bootstrap') || file.includes('tsx/') || file.includes('cjs-module-lexer')) return 'module loading (start-up)'
@@ -60,9 +61,13 @@ function shortUrl (url: string): string {
   if (nm >= 0) return p.slice(nm + 'node_modules/'.length)
   if (p.startsWith('node:')) return p
   const rel = path.relative(process.cwd(), p)
-  // The lp2p peers run the build: dist/src/x.js is src/x.ts (line numbers are the build's).
-  return rel.startsWith('..') ? p : rel.replace(/^dist\/(src\/.*)\.js$/, '$1.ts')
+  // The lp2p peers run the build: its frames keep their dist/src/x.js name, since their
+  // line numbers are the build's, not src/x.ts's.
+  return rel.startsWith('..') ? p : rel
 }
+
+/** lp2p's own code, as source (under tsx) or built, and the harness. */
+const isOwn = (file: string): boolean => /^((dist\/)?src|bench)\//.test(file)
 
 /** Self time per function and per file of one profile. */
 export function summarize (profile: Profile, top = 25): ProfileSummary {
@@ -107,7 +112,7 @@ export function summarize (profile: Profile, top = 25): ProfileSummary {
     const n = byId.get(id) as ProfileNode
     const cf = n.callFrame
     const file = shortUrl(cf.url)
-    const mine = file.startsWith('src/') || file.startsWith('bench/')
+    const mine = isOwn(file)
     const key = `${cf.functionName}@${file}:${cf.lineNumber}:${cf.columnNumber}`
     const counted = mine && !open.has(key)
     if (counted) open.add(key)

@@ -39,19 +39,23 @@ const SETTLE_MS = 2000
 interface Usage {
   rss: number, heapTotal: number, heapUsed: number, external: number, arrayBuffers: number
   /** V8 heap per space: [bytes committed, bytes in use]. */
-  spaces?: Record<string, [number, number]>
+  spaces: Record<string, [number, number]>
 }
 
-/** Committed and used bytes of the V8 spaces whose name starts with `prefix`. */
-function space (u: Usage, prefix: string): [number, number] {
-  let committed = 0
-  let used = 0
-  for (const [name, [c, n]] of Object.entries(u.spaces ?? {})) {
-    if (!name.startsWith(prefix)) continue
-    committed += c
-    used += n
+interface Bytes { committed: number, used: number }
+
+/**
+ * The V8 heap in two: the young generation (the `new_` spaces: semi-spaces) and the
+ * rest (the old generation: old, code, map and large-object spaces).
+ */
+function generations (u: Usage): { young: Bytes, old: Bytes } {
+  const young = { committed: 0, used: 0 }
+  for (const [name, [c, n]] of Object.entries(u.spaces)) {
+    if (!name.startsWith('new_')) continue
+    young.committed += c
+    young.used += n
   }
-  return [committed, used]
+  return { young, old: { committed: u.heapTotal - young.committed, used: u.heapUsed - young.used } }
 }
 
 export async function measureMemory (ctx: Ctx): Promise<MeasureResult> {
@@ -94,31 +98,29 @@ export async function measureMemory (ctx: Ctx): Promise<MeasureResult> {
         // connections keep, and its slack).
         const parts: string[] = []
         for (const [side, a, b] of [['listener', l0, l1], ['dialer', d0, d1]] as const) {
-          const [newA, newUsedA] = space(a, 'new_')
-          const [newB, newUsedB] = space(b, 'new_')
-          const oldA = [a.heapTotal - newA, a.heapUsed - newUsedA]
-          const oldB = [b.heapTotal - newB, b.heapUsed - newUsedB]
+          const ga = generations(a)
+          const gb = generations(b)
           const entry = {
             impl, run: rep + 1, side,
             rss: kib(a.rss, b.rss),
             heapTotal: kib(a.heapTotal, b.heapTotal),
             heapUsed: kib(a.heapUsed, b.heapUsed),
-            youngCommitted: kib(newA, newB),
-            oldCommitted: kib(oldA[0] as number, oldB[0] as number),
-            oldUsed: kib(oldA[1] as number, oldB[1] as number),
+            youngCommitted: kib(ga.young.committed, gb.young.committed),
+            oldCommitted: kib(ga.old.committed, gb.old.committed),
+            oldUsed: kib(ga.old.used, gb.old.used),
             external: kib(a.external, b.external),
             arrayBuffers: kib(a.arrayBuffers, b.arrayBuffers),
             native: kib(a.rss - a.heapTotal - a.external, b.rss - b.heapTotal - b.external)
           }
           breakdown.push(entry)
           // Old-generation spaces that grew by at least 0.5 KiB per connection: committed/used.
-          const grown = Object.keys(b.spaces ?? {}).filter((name) => !name.startsWith('new_')).flatMap((name) => {
-            const [c0, u0] = a.spaces?.[name] ?? [0, 0]
-            const [c1, u1] = b.spaces?.[name] ?? [0, 0]
+          // (V8's spaces are fixed per process: both snapshots list the same ones.)
+          const grown = Object.entries(b.spaces).filter(([name]) => !name.startsWith('new_')).flatMap(([name, [c1, u1]]) => {
+            const [c0, u0] = a.spaces[name] as [number, number]
             const c = kib(c0, c1)
             return c >= 0.5 ? [`${name.replace(/_space$/, '')} ${c.toFixed(1)}/${kib(u0, u1).toFixed(1)}`] : []
           })
-          parts.push(`${side} heap used ${entry.heapUsed.toFixed(1)} (old ${entry.oldUsed.toFixed(1)} of ${entry.oldCommitted.toFixed(1)} committed [${grown.join(', ')}], young ${entry.youngCommitted.toFixed(1)} committed: ${(newA / 2 ** 20).toFixed(1)} -> ${(newB / 2 ** 20).toFixed(1)} MiB), external ${entry.external.toFixed(1)}, native ${entry.native.toFixed(1)}`)
+          parts.push(`${side} heap used ${entry.heapUsed.toFixed(1)} (old ${entry.oldUsed.toFixed(1)} of ${entry.oldCommitted.toFixed(1)} committed [${grown.join(', ')}], young ${entry.youngCommitted.toFixed(1)} committed: ${(ga.young.committed / 2 ** 20).toFixed(1)} -> ${(gb.young.committed / 2 ** 20).toFixed(1)} MiB), external ${entry.external.toFixed(1)}, native ${entry.native.toFixed(1)}`)
         }
         log(`memory run ${rep + 1}/${opts.memoryRuns}: ${impl} listener ${kib(l0.rss, l1.rss).toFixed(1)} KiB/conn, dialer ${kib(d0.rss, d1.rss).toFixed(1)} KiB/conn (${n} connections)`)
         log(`  ${impl} KiB/conn: ${parts.join('; ')}`)

@@ -10,11 +10,15 @@
  * change needs. Counting syscalls: `strace -f -c -e trace=write,writev,sendmsg,sendto
  * node --import tsx bench/micro/connection-cpu.ts --runs 1 --conns 200`.
  *
- * Run: node --import tsx bench/micro/connection-cpu.ts [--runs 5] [--conns 300] [--warmup 300] [--raw]
+ * It runs the build (`dist/`), as the bench peers do (under tsx, esbuild's `keepNames`
+ * gives closures extra work the compiled package does not do): build first. It is not
+ * part of `npm run bench`, which builds on its own.
+ *
+ * Run: npm run build && node --import tsx bench/micro/connection-cpu.ts [--runs 5] [--conns 300] [--warmup 300] [--raw]
  */
 import { multiaddr } from '@multiformats/multiaddr'
-import { createNode } from '../../src/node.js'
-import { ping } from '../../src/protocols/ping.js'
+import { createNode } from '../../dist/src/node.js'
+import { ping } from '../../dist/src/protocols/ping.js'
 import { median } from '../lib/stats.js'
 
 const args = process.argv.slice(2)
