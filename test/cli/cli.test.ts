@@ -1,17 +1,17 @@
 /**
  * The `lp2p` command end to end, as separate processes: listen, ping, id, errors.
  */
-import { describe, it } from 'node:test'
+import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { firstLine, lp2p, run } from './lp2p-process.js'
+import { ensureStopped, exited, firstLine, lp2p, run } from './lp2p-process.js'
 
 describe('lp2p CLI', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'lp2p-cli-'))
   const keyFile = path.join(dir, 'key.json')
+  after(() => { rmSync(dir, { recursive: true, force: true }) })
 
   it('creates and shows an identity', async () => {
     const made = await run(['id', '--init', '--key', keyFile, '--type', 'secp256k1', '--json'])
@@ -28,20 +28,23 @@ describe('lp2p CLI', () => {
     const listener = lp2p(['listen', '--json', '--listen', '/ip4/127.0.0.1/tcp/0', '--key', keyFile])
     let stderr = ''
     listener.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
-    const info = JSON.parse(await firstLine(listener)) as { peerId: string, multiaddrs: string[] }
-    const shown = await run(['id', '--key', keyFile, '--json'])
-    assert.equal(info.peerId, (JSON.parse(shown.stdout) as { peerId: string }).peerId, 'the node uses the key file')
-    assert.match(info.multiaddrs[0] ?? '', new RegExp(`^/ip4/127\\.0\\.0\\.1/tcp/\\d+/p2p/${info.peerId}$`))
+    try {
+      const info = JSON.parse(await firstLine(listener)) as { peerId: string, multiaddrs: string[] }
+      const shown = await run(['id', '--key', keyFile, '--json'])
+      assert.equal(info.peerId, (JSON.parse(shown.stdout) as { peerId: string }).peerId, 'the node uses the key file')
+      assert.match(info.multiaddrs[0] ?? '', new RegExp(`^/ip4/127\\.0\\.0\\.1/tcp/\\d+/p2p/${info.peerId}$`))
 
-    const pinged = await run(['ping', info.multiaddrs[0] as string, '--count', '3', '--interval', '0', '--json'])
-    assert.equal(pinged.code, 0, pinged.stderr)
-    const out = pinged.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string, count?: number })
-    assert.equal(out.filter((o) => o.type === 'ping').length, 3)
-    assert.equal(out.at(-1)?.type, 'summary')
+      const pinged = await run(['ping', info.multiaddrs[0] as string, '--count', '3', '--interval', '0', '--json'])
+      assert.equal(pinged.code, 0, pinged.stderr)
+      const out = pinged.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string, count?: number })
+      assert.equal(out.filter((o) => o.type === 'ping').length, 3)
+      assert.equal(out.at(-1)?.type, 'summary')
 
-    listener.kill('SIGTERM')
-    const [code] = await once(listener, 'exit') as [number | null]
-    assert.equal(code, 0, stderr)
+      listener.kill('SIGTERM')
+      assert.equal(await exited(listener), 0, stderr)
+    } finally {
+      await ensureStopped(listener)
+    }
   })
 
   it('reports a failed dial as one line with its error code and a non-zero exit', async () => {
@@ -56,6 +59,5 @@ describe('lp2p CLI', () => {
     assert.match(bad.stderr, /ERR_INVALID_MULTIADDR/)
     const missing = await run(['id', '--key', path.join(dir, 'nope.json')])
     assert.match(missing.stderr, /ERR_INVALID_KEY_FILE/)
-    rmSync(dir, { recursive: true, force: true })
   })
 })

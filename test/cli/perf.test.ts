@@ -5,18 +5,24 @@
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import type { ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
+import { multiaddr } from '@multiformats/multiaddr'
 import {
   parseByteCount, parseServerAddress, PERF_RUNNER_PEER_ID, perfRunnerKey, renderBar
 } from '../../src/cli/perf.js'
 import { ed25519PrivateKeyFromSeed } from '../../src/identity/ed25519.js'
 import { peerIdFromPrivateKey } from '../../src/identity/index.js'
-import { firstLine, lp2p, run } from './lp2p-process.js'
+import { portOf } from '../helpers/addr.js'
+import { ensureStopped, exited, firstLine, lp2p, run } from './lp2p-process.js'
 
 /** Starts a long-running command and returns it with its first stdout line, parsed. */
 async function startServer (args: string[]): Promise<{ child: ChildProcess, info: { peerId: string, multiaddrs: string[] } }> {
   const child = lp2p(args)
-  return { child, info: JSON.parse(await firstLine(child)) as { peerId: string, multiaddrs: string[] } }
+  try {
+    return { child, info: JSON.parse(await firstLine(child)) as { peerId: string, multiaddrs: string[] } }
+  } catch (err) {
+    await ensureStopped(child)
+    throw err
+  }
 }
 
 interface Report { type: string, timeSeconds: number, uploadBytes: number, downloadBytes: number }
@@ -24,20 +30,24 @@ interface Report { type: string, timeSeconds: number, uploadBytes: number, downl
 const parseLines = (stdout: string): Report[] => stdout.trim().split('\n').map((l) => JSON.parse(l) as Report)
 
 describe('lp2p perf', () => {
-  let server: ChildProcess
-  let port: string
+  let server: ChildProcess | undefined
+  let port: number
 
   before(async () => {
     const started = await startServer(['perf', '--run-server', '--server-address', '127.0.0.1:0'])
     server = started.child
     assert.equal(started.info.peerId, PERF_RUNNER_PEER_ID, 'the runner\'s fixed server identity')
-    port = /\/tcp\/(\d+)\//.exec(started.info.multiaddrs[0] as string)?.[1] as string
+    port = portOf(multiaddr(started.info.multiaddrs[0] as string))
   })
 
   after(async () => {
-    server.kill('SIGTERM')
-    const [code] = await once(server, 'exit') as [number | null]
-    assert.equal(code, 0)
+    if (server === undefined) return
+    try {
+      server.kill('SIGTERM')
+      assert.equal(await exited(server), 0)
+    } finally {
+      await ensureStopped(server)
+    }
   })
 
   it('runs the runner\'s client command and prints intermediary and final JSON lines on stdout only', async () => {
@@ -67,8 +77,7 @@ describe('lp2p perf', () => {
       const final = parseLines(res.stdout).at(-1) as Report
       assert.deepEqual([final.type, final.uploadBytes, final.downloadBytes], ['final', 1000, 2000])
     } finally {
-      child.kill('SIGTERM')
-      await once(child, 'exit')
+      await ensureStopped(child)
     }
   })
 
@@ -80,8 +89,7 @@ describe('lp2p perf', () => {
       assert.notEqual(big.code, 0)
       assert.match(big.stderr, /^lp2p: ERR_STREAM_RESET: /)
     } finally {
-      child.kill('SIGTERM')
-      await once(child, 'exit')
+      await ensureStopped(child)
     }
     const dead = await run(['perf', '--server-address', '127.0.0.1:1', '--upload-bytes', '1'])
     assert.notEqual(dead.code, 0)

@@ -2,10 +2,12 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { once } from 'node:events'
-import { multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createNode } from '../../src/node.js'
 import { tcp } from '../../src/transport/tcp.js'
 import { isLp2pError } from '../../src/errors.js'
+import { tick } from '../helpers/channel.js'
+import { sleep } from '../helpers/hostile.js'
 
 /** A TCP server that accepts and never says a word: every upgrade to it hangs. */
 async function silentServer (): Promise<{ port: number, close: () => void }> {
@@ -36,7 +38,7 @@ describe('dialer', () => {
         assert.equal(r.status, 'rejected')
         assert.ok(isLp2pError(r.reason, 'ERR_TIMEOUT') || isLp2pError((r.reason as Error).cause, 'ERR_TIMEOUT'), String(r.reason))
       }
-      await new Promise((resolve) => setImmediate(resolve))
+      await tick()
       assert.deepEqual(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map(String), [])
     } finally {
       process.off('warning', onWarning)
@@ -48,10 +50,11 @@ describe('dialer', () => {
   it('stop() aborts the dials in flight, and the node dials again after a restart', async () => {
     const server = await silentServer()
     const node = createNode({ transports: [tcp()], timeouts: { dial: 30_000 } })
+    const peer = createNode({ transports: [tcp()], listen: ['/ip4/127.0.0.1/tcp/0'] })
     await node.start()
     try {
       const dials = addrs(server.port, 12).map(async (a) => await node.dial(multiaddr(a)))
-      await new Promise((resolve) => setTimeout(resolve, 20))
+      await sleep(20)
       await node.stop()
       for (const r of await Promise.allSettled(dials)) {
         assert.equal(r.status, 'rejected')
@@ -59,12 +62,22 @@ describe('dialer', () => {
         assert.ok(isLp2pError(err, 'ERR_ABORTED') || isLp2pError(err.cause, 'ERR_ABORTED'), String(err))
       }
       await node.start()
+      // Live after the restart: a dial that hangs is still pending after a while (a
+      // controller left aborted by the first stop() would fail it at once), and a dial
+      // to a real listener connects.
       const again = node.dial(multiaddr(`/ip4/127.0.0.1/tcp/${server.port}`))
-      await new Promise((resolve) => setTimeout(resolve, 20))
+      const early = await Promise.race([
+        again.then(() => 'connected', (err: Error) => `failed: ${String(err)}`),
+        sleep(200).then(() => 'pending')
+      ])
+      assert.equal(early, 'pending', 'the dial after the restart is in flight')
+      await peer.start()
+      const connection = await node.dial(peer.getMultiaddrs()[0] as Multiaddr)
+      assert.ok(connection.remotePeer.equals(peer.peerId))
       await node.stop()
       await assert.rejects(again, (err: Error) => isLp2pError(err, 'ERR_ABORTED') || isLp2pError(err.cause, 'ERR_ABORTED'))
     } finally {
-      await node.stop()
+      await Promise.all([node.stop(), peer.stop()])
       server.close()
     }
   })

@@ -23,6 +23,7 @@ import type { Transport } from '../../src/interfaces/transport.js'
 import { tcp } from '../../src/transport/tcp.js'
 import { SocketChannel } from '../../src/transport/socket-channel.js'
 import type { PeerId } from '../../src/identity/index.js'
+import { portOf } from './addr.js'
 import { expectCode, installGuards, RawPeer, until, withTimeout } from './hostile.js'
 
 export interface InboundRecord {
@@ -104,7 +105,6 @@ export class Target {
   readonly inbound: InboundRecord[] = []
   /** Connections that closed, with the error they closed with. */
   readonly closes: Array<{ connection: Connection, error: Error | undefined }> = []
-  #addr: Multiaddr | undefined
 
   /** The node (options merged over the suite's short timeouts) and the good peer, not started. */
   private constructor (options: NodeOptions) {
@@ -143,8 +143,12 @@ export class Target {
     })
     after(async () => { await t.stop() })
     afterEach(async () => {
-      await suite.settle?.()
-      RawPeer.destroyAll()
+      try {
+        await suite.settle?.()
+      } finally {
+        // A settle that failed leaves no hostile peer connected to the next case.
+        RawPeer.destroyAll()
+      }
       await t.assertBaseline()
       if (suite.serves ?? true) {
         await t.assertServes()
@@ -157,13 +161,13 @@ export class Target {
 
   /** `/ip4/127.0.0.1/tcp/<port>/p2p/<id>`, once started. */
   get addr (): Multiaddr {
-    this.#addr ??= this.node.getMultiaddrs()[0]
-    if (this.#addr === undefined) throw new Error('the target is not listening (not started?)')
-    return this.#addr
+    const addr = this.node.getMultiaddrs()[0]
+    if (addr === undefined) throw new Error('the target is not listening (not started?)')
+    return addr
   }
 
   get port (): number {
-    return Number(this.addr.toString().split('/')[4])
+    return portOf(this.addr)
   }
 
   /** Inbound raw sockets still open on the node. */

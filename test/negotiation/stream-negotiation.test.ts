@@ -2,33 +2,24 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { getEventListeners } from 'node:events'
 import type { MuxedStream, StreamMuxer } from '../../src/interfaces/muxer.js'
-import { MemoryChannel } from '../../src/transport/memory-channel.js'
 import { yamux } from '../../src/muxer/yamux/index.js'
 import { handleOnStream, selectOnStream } from '../../src/negotiation/stream-negotiation.js'
 import { isLp2pError } from '../../src/errors.js'
+import { until } from '../helpers/hostile.js'
+import { connect } from '../muxer/muxer-pair.js'
 
 /**
  * Two yamux sessions over an in-memory pair. `onInbound` sees each inbound stream
  * synchronously, as the node's handler does (the interceptor must be installed before
- * the stream's first bytes are delivered).
+ * the stream's first bytes are delivered). Tests that expect an error look at it
+ * through the negotiation's result, so every stream gets an error listener.
  */
 function muxerPair (onInbound: (s: MuxedStream) => void = () => {}): { dialer: StreamMuxer, close: () => void } {
-  const [a, b] = MemoryChannel.pair()
-  const dialer = yamux().createStreamMuxer(a, { direction: 'outbound', onIncomingStream: () => {} })
-  const newStream = dialer.newStream.bind(dialer)
-  dialer.newStream = () => {
-    const s = newStream()
+  const p = connect(yamux(), {}, (s) => {
     s.on('error', () => {})
-    return s
-  }
-  const listener = yamux().createStreamMuxer(b, {
-    direction: 'inbound',
-    onIncomingStream: (s) => {
-      s.on('error', () => {})
-      onInbound(s)
-    }
+    onInbound(s)
   })
-  return { dialer, close: () => { dialer.abort(new Error('done')); listener.abort(new Error('done')) } }
+  return { dialer: p.dialer, close: () => { p.dialer.abort(new Error('done')); p.listener.abort(new Error('done')) } }
 }
 
 const isSupported = (p: string): boolean => p === '/echo/1.0.0'
@@ -38,31 +29,38 @@ describe('stream negotiation', () => {
     const controller = new AbortController()
     let handled: Promise<string> | undefined
     const m = muxerPair((s) => { handled = handleOnStream(s, { isSupported, signal: controller.signal, timeout: 10_000 }) })
-    const out = m.dialer.newStream()
-    const selected = selectOnStream(out, ['/nope/1.0.0', '/echo/1.0.0'], { signal: controller.signal, timeout: 10_000 })
-    assert.equal(await selected, '/echo/1.0.0')
-    assert.equal(await handled, '/echo/1.0.0')
-    assert.equal(out.protocol, '/echo/1.0.0')
-    assert.equal(getEventListeners(controller.signal, 'abort').length, 0)
-    assert.equal(out.listenerCount('close'), 0)
-    m.close()
+    try {
+      const out = m.dialer.newStream()
+      out.on('error', () => {})
+      const selected = selectOnStream(out, ['/nope/1.0.0', '/echo/1.0.0'], { signal: controller.signal, timeout: 10_000 })
+      assert.equal(await selected, '/echo/1.0.0')
+      assert.equal(await handled, '/echo/1.0.0')
+      assert.equal(out.protocol, '/echo/1.0.0')
+      assert.equal(getEventListeners(controller.signal, 'abort').length, 0)
+      assert.equal(out.listenerCount('close'), 0)
+    } finally {
+      m.close()
+    }
   })
 
   it('fails with ERR_TIMEOUT and destroys the stream when the remote stays silent', async () => {
     let inbound: MuxedStream | undefined
     let handled: Promise<string> | undefined
     const m = muxerPair((s) => { inbound = s; handled = handleOnStream(s, { isSupported, timeout: 20 }) })
-    const out = m.dialer.newStream()
-    out.on('error', () => {})
-    out.write(Buffer.from([1])) // opens the stream on the wire; one byte of a length prefix, nothing more
-    while (handled === undefined) await new Promise((resolve) => setImmediate(resolve))
     // The negotiation's timer is unref'd (it must not keep a process alive): hold the loop open.
     const keepAlive = setInterval(() => {}, 1000)
-    const err = await handled.then(() => undefined, (e: unknown) => e)
-    clearInterval(keepAlive)
-    assert.ok(isLp2pError(err, 'ERR_TIMEOUT'), String(err))
-    assert.equal(inbound?.destroyed, true)
-    m.close()
+    try {
+      const out = m.dialer.newStream()
+      out.on('error', () => {})
+      out.write(Buffer.from([1])) // opens the stream on the wire; one byte of a length prefix, nothing more
+      await until(() => handled !== undefined, 2000, 'the inbound stream')
+      const err = await (handled as Promise<string>).then(() => undefined, (e: unknown) => e)
+      assert.ok(isLp2pError(err, 'ERR_TIMEOUT'), String(err))
+      assert.equal(inbound?.destroyed, true)
+    } finally {
+      clearInterval(keepAlive)
+      m.close()
+    }
   })
 
   it('fails with the abort reason and removes its listeners when the signal aborts', async () => {

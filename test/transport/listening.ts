@@ -6,37 +6,49 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { multiaddr } from '@multiformats/multiaddr'
 import type { ByteChannel } from '../../src/interfaces/channel.js'
 import type { Transport, TransportListener } from '../../src/interfaces/transport.js'
+import { withTimeout } from '../helpers/hostile.js'
 
 export interface Listening {
   listener: TransportListener
   /** Every channel accepted and not yet taken by `next()`. */
   accepted: ByteChannel[]
-  /** The next accepted channel, once there is one. */
-  next: () => Promise<ByteChannel>
+  /**
+   * The next accepted channel, once there is one (callers waiting together get the
+   * channels in the order they called); rejects after `ms`.
+   */
+  next: (ms?: number) => Promise<ByteChannel>
 }
 
 /** Listens on `addr` with a listener of `transport`. */
 export async function listenOn (transport: Transport, addr: string): Promise<Listening> {
   const accepted: ByteChannel[] = []
-  let onAccept: (() => void) | undefined
+  const waiters: Array<(ch: ByteChannel) => void> = []
   const listener = transport.createListener({
-    onConnection: (ch) => { accepted.push(ch); onAccept?.() }
+    onConnection: (ch) => {
+      const waiter = waiters.shift()
+      if (waiter !== undefined) waiter(ch)
+      else accepted.push(ch)
+    }
   })
   await listener.listen(multiaddr(addr))
-  const next = async (): Promise<ByteChannel> => {
-    if (accepted.length > 0) return accepted.shift() as ByteChannel
-    await new Promise<void>((resolve) => { onAccept = resolve })
-    return accepted.shift() as ByteChannel
+  const next = async (ms = 5000): Promise<ByteChannel> => {
+    const ch = accepted.shift()
+    if (ch !== undefined) return ch
+    let waiter!: (ch: ByteChannel) => void
+    const arrived = new Promise<ByteChannel>((resolve) => { waiter = resolve })
+    waiters.push(waiter)
+    try {
+      return await withTimeout(arrived, ms, 'an accepted connection')
+    } finally {
+      // Timed out: a later connection must not go to a caller that gave up.
+      const at = waiters.indexOf(waiter)
+      if (at !== -1) waiters.splice(at, 1)
+    }
   }
   return { listener, accepted, next }
-}
-
-/** The TCP port of an `/ip4|ip6/<host>/tcp/<port>/...` address. */
-export function portOf (addr: Multiaddr): number {
-  return Number(addr.getComponents()[1]?.value)
 }
 
 /** A P-256 certificate for CN=localhost with `subjectAltName` `san`, valid one day. */

@@ -5,7 +5,9 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { tcp } from '../../src/transport/tcp.js'
 import { INTERFACE_ADDRS_TTL_MS } from '../../src/transport/listen-util.js'
 import { isLp2pError } from '../../src/errors.js'
+import type { ByteChannel } from '../../src/interfaces/channel.js'
 import { collect } from '../helpers/channel.js'
+import { portOf } from '../helpers/addr.js'
 import { listenOn, type Listening } from './listening.js'
 
 async function listening (addr = '/ip4/127.0.0.1/tcp/0'): Promise<Listening> {
@@ -112,11 +114,13 @@ describe('TCP transport', () => {
     const iface = (address: string): os.NetworkInterfaceInfo => ({ address, family: 'IPv4', netmask: '255.0.0.0', mac: '00:00:00:00:00:00', internal: false, cidr: null })
     let interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]> = { lo: [iface('127.0.0.1')], eth0: [iface('10.1.2.3')] }
     const spy = mock.method(os, 'networkInterfaces', () => interfaces)
-    mock.timers.enable({ apis: ['Date'], now: 1_000_000 })
-    const { listener } = await listening('/ip4/0.0.0.0/tcp/0')
+    let listener: Listening['listener'] | undefined
     try {
+      mock.timers.enable({ apis: ['Date'], now: 1_000_000 })
+      listener = (await listening('/ip4/0.0.0.0/tcp/0')).listener
       const first = listener.getAddrs()
-      const port = /\/tcp\/(\d+)$/.exec(first[0]?.toString() ?? '')?.[1]
+      assert.ok(first[0] !== undefined)
+      const port = portOf(first[0])
       assert.deepEqual(first.map(String), [`/ip4/127.0.0.1/tcp/${port}`, `/ip4/10.1.2.3/tcp/${port}`])
       first.pop() // the caller's copy
       interfaces = { ...interfaces, wg0: [iface('10.9.9.9')] }
@@ -128,24 +132,36 @@ describe('TCP transport', () => {
     } finally {
       mock.timers.reset()
       spy.mock.restore()
-      await listener.close()
+      await listener?.close()
     }
     assert.deepEqual(listener.getAddrs(), [])
   })
 
   it('reports the local and remote address of every accepted connection', async () => {
     const { listener, next } = await listening()
-    const [addr] = listener.getAddrs()
-    assert.ok(addr !== undefined)
-    const clients = [await tcp().dial(addr), await tcp().dial(addr)]
-    const servers = [await next(), await next()]
-    for (let i = 0; i < 2; i++) {
-      assert.equal(servers[i]?.localAddr?.toString(), addr.toString())
-      assert.equal(clients[i]?.remoteAddr.toString(), addr.toString())
-      assert.equal(servers[i]?.remoteAddr.toString(), clients[i]?.localAddr?.toString())
+    const channels: ByteChannel[] = []
+    try {
+      const [addr] = listener.getAddrs()
+      assert.ok(addr !== undefined)
+      const clients: ByteChannel[] = []
+      for (let i = 0; i < 2; i++) {
+        clients.push(await tcp().dial(addr))
+        channels.push(clients[i] as ByteChannel)
+      }
+      const servers: ByteChannel[] = []
+      for (let i = 0; i < 2; i++) {
+        servers.push(await next())
+        channels.push(servers[i] as ByteChannel)
+      }
+      for (let i = 0; i < 2; i++) {
+        assert.equal(servers[i]?.localAddr?.toString(), addr.toString())
+        assert.equal(clients[i]?.remoteAddr.toString(), addr.toString())
+        assert.equal(servers[i]?.remoteAddr.toString(), clients[i]?.localAddr?.toString())
+      }
+      assert.notEqual(servers[0]?.remoteAddr.toString(), servers[1]?.remoteAddr.toString())
+    } finally {
+      for (const c of channels) c.destroy()
+      await listener.close()
     }
-    assert.notEqual(servers[0]?.remoteAddr.toString(), servers[1]?.remoteAddr.toString())
-    for (const c of [...clients, ...servers]) c.destroy()
-    await listener.close()
   })
 })

@@ -13,7 +13,8 @@ import { webSockets, type WebSocketOptions } from '../../src/transport/websocket
 import { DEFAULT_MAX_MESSAGE_SIZE, MAX_FRAGMENTS } from '../../src/transport/websocket-options.js'
 import { isLp2pError } from '../../src/errors.js'
 import { collect, tick } from '../helpers/channel.js'
-import { listenOn, portOf } from './listening.js'
+import { portOf } from '../helpers/addr.js'
+import { listenOn } from './listening.js'
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 

@@ -9,7 +9,8 @@ import { tcp } from '../../src/transport/tcp.js'
 import type { WebSocketChannel } from '../../src/transport/websocket-channel.js'
 import { isLp2pError } from '../../src/errors.js'
 import { collect, tick } from '../helpers/channel.js'
-import { listenOn, portOf } from './listening.js'
+import { portOf } from '../helpers/addr.js'
+import { listenOn } from './listening.js'
 
 async function listening (addr = '/ip4/127.0.0.1/tcp/0/ws', options: WebSocketOptions = {}) {
   const l = await listenOn(webSockets(options), addr)
