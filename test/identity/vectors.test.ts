@@ -5,12 +5,12 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { peerIdFromPublicKey, peerIdFromString, privateKeyFromProtobuf, publicKeyFromProtobuf, type KeyType } from '../../src/identity/index.js'
 import { decodeDerSignature } from '../../src/identity/ecdsa-signature.js'
 import { toHex, utf8 } from './helpers.js'
-import { GO_CRYPTO_FIXTURES, peerIdVectors, specMissing, specText } from '../helpers/spec-vectors.js'
+import { GO_CRYPTO_FIXTURES, GO_CRYPTO_SPEC_DIR, peerIdVectors, specMissing, specPath, specText } from '../helpers/spec-vectors.js'
 
 const VECTORS = peerIdVectors()
 
@@ -89,6 +89,16 @@ describe('go-libp2p fixtures (core/crypto/test_data)', () => {
       assert.ok(pub.verify(message, ours))
     })
   }
+
+  it('the fixtures are the files of specs/test-vectors/go-libp2p-crypto, byte for byte', { skip: specMissing(GO_CRYPTO_SPEC_DIR) }, () => {
+    const specDir = specPath(GO_CRYPTO_SPEC_DIR) as string
+    const names = readdirSync(dir).sort()
+    assert.deepEqual(names, fixtures.flatMap((f) => [`${f.n}.priv`, `${f.n}.pub`, `${f.n}.sig`]).sort(), 'the fixtures tested above')
+    assert.deepEqual(readdirSync(specDir).sort(), names, 'the same files as the spec folder')
+    for (const name of names) {
+      assert.ok(readFileSync(join(dir, name)).equals(readFileSync(join(specDir, name))), `${name} differs from the spec's`)
+    }
+  })
 
   it('the ECDSA fixture is a high-S signature, which ECDSA verification must accept', () => {
     const rs = decodeDerSignature(readFileSync(join(dir, '3.sig')))

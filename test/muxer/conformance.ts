@@ -12,8 +12,7 @@
  * listener-leak warnings. Timing is never asserted.
  *
  * The muxer pair it runs on is in muxer-pair.ts, the stream reading and writing in
- * stream-io.ts; both are re-exported here for the driver tests that import them from
- * this module.
+ * stream-io.ts (the driver tests import them from there).
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -21,12 +20,8 @@ import { randomBytes } from 'node:crypto'
 import type { StreamMuxerFactory } from '../../src/interfaces/muxer.js'
 import { codes, isLp2pError } from '../../src/errors.js'
 import { assertStillFlowing, connect } from './muxer-pair.js'
-import { closedWith, readAll, resumeAndReceiveAll, sha256, ticks, writeAll, writeUntilReset, writeUntilStalled } from './stream-io.js'
-
-export { assertStillFlowing, connect, type MuxerPair } from './muxer-pair.js'
-export {
-  closedWith, drainOrClose, readAll, resumeAndReceiveAll, sha256, ticks, writeAll, writeUntilReset, writeUntilStalled
-} from './stream-io.js'
+import { closedWith, readAll, resumeAndReceiveAll, sha256, writeAll, writeUntilReset, writeUntilStalled } from './stream-io.js'
+import { tick } from '../helpers/channel.js'
 
 export interface ConformanceOptions {
   /**
@@ -99,7 +94,7 @@ export function muxerConformance (name: string, factory: () => StreamMuxerFactor
       const b = await p.nextInbound()
       assert.equal((await readAll(b)).toString(), 'request')
       b.write('response part 1, ')
-      await ticks(2)
+      await tick(2)
       b.end('part 2')
       assert.equal((await readAll(a)).toString(), 'response part 1, part 2')
       await Promise.all([closedWith(a), closedWith(b)])
@@ -140,7 +135,7 @@ export function muxerConformance (name: string, factory: () => StreamMuxerFactor
       assert.ok(isLp2pError(err2, codes.ERR_STREAM_RESET), `got ${String(err2)}`)
       const lateWrite = await new Promise<Error | null | undefined>((resolve) => { c.write('late', resolve) })
       assert.ok(lateWrite instanceof Error, 'a write after the reset fails')
-      await ticks(2)
+      await tick(2)
       assert.equal(p.dialer.streams.length, 0)
       assert.equal(p.listener.streams.length, 0)
       await p.dialer.close()
@@ -156,7 +151,7 @@ export function muxerConformance (name: string, factory: () => StreamMuxerFactor
         return await readAll(s)
       }))
       for (let i = 0; i < n; i++) assert.ok(results[i]?.equals(payloads[i] as Buffer), `stream ${i}`)
-      await ticks(2)
+      await tick(2)
       assert.equal(p.dialer.streams.length, 0)
       await p.dialer.close()
     })
@@ -193,7 +188,7 @@ export function muxerConformance (name: string, factory: () => StreamMuxerFactor
       const { written, sawFalse } = await writeUntilStalled(w, data, chunk)
       assert.ok(sawFalse, 'write() returned false')
       assert.ok(written < total, 'the writer was stopped before the end')
-      await ticks(20)
+      await tick(20)
       // Bound: the receive window (all the remote may send unread), plus one write
       // chunk and the writable high-water mark buffered at the writer.
       const bound = receiveWindow + w.writableHighWaterMark + chunk
@@ -208,7 +203,7 @@ export function muxerConformance (name: string, factory: () => StreamMuxerFactor
       if (stalledReader === 'flow-control') {
         await assertStillFlowing(p, otherIn, other)
       } else {
-        const early = await Promise.race([otherIn.then(() => true), ticks(20).then(() => false)])
+        const early = await Promise.race([otherIn.then(() => true), tick(20).then(() => false)])
         assert.equal(early, false, 'a blocked connection carries no other stream')
       }
       // Resume: everything arrives, in order.
@@ -266,7 +261,7 @@ export function muxerConformance (name: string, factory: () => StreamMuxerFactor
         if (i % 3 === 0) {
           s.destroy()
         } else if (i % 3 === 1) {
-          await ticks(i % 5)
+          await tick(i % 5)
           s.destroy()
         } else {
           s.end(randomBytes(4096))
@@ -275,7 +270,7 @@ export function muxerConformance (name: string, factory: () => StreamMuxerFactor
         return await closed
       }))
       assert.ok(outcomes.every((e) => e === undefined), 'local resets and ends close without error')
-      await ticks(10)
+      await tick(10)
       assert.equal(p.dialer.streams.length, 0)
       assert.equal(p.listener.streams.length, 0)
       const s = p.dialer.newStream()
@@ -294,11 +289,11 @@ export function muxerConformance (name: string, factory: () => StreamMuxerFactor
       const closing = p.dialer.close().then(() => { closed = true })
       assert.equal(p.dialer.status, 'closing')
       assert.throws(() => p.dialer.newStream(), (e: unknown) => isLp2pError(e, codes.ERR_MUXER_CLOSED))
-      await ticks(10)
+      await tick(10)
       assert.equal(closed, false, 'close() waits for the open stream')
       // the stream still works both ways while closing
       inb.write('still here')
-      const [fromDialer, fromListener] = await Promise.all([readAll(inb), readAll(s), (async () => { await ticks(2); s.end(); inb.end() })()])
+      const [fromDialer, fromListener] = await Promise.all([readAll(inb), readAll(s), (async () => { await tick(2); s.end(); inb.end() })()])
       assert.equal(fromDialer.toString(), 'open')
       assert.equal(fromListener.toString(), 'still here')
       await closing
@@ -317,7 +312,7 @@ export function muxerConformance (name: string, factory: () => StreamMuxerFactor
       const closed = closedWith(s)
       const ac = new AbortController()
       const closing = p.dialer.close({ signal: ac.signal })
-      await ticks(2)
+      await tick(2)
       ac.abort()
       await closing
       assert.equal(p.dialer.status, 'closed')
@@ -363,7 +358,7 @@ export function muxerConformance (name: string, factory: () => StreamMuxerFactor
     })
 
     it('raised no unhandled rejection and no listener-leak warning', async () => {
-      await ticks(5)
+      await tick(5)
       assert.deepEqual(problems, [])
     })
   })

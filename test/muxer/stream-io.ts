@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import type { MuxedStream } from '../../src/interfaces/muxer.js'
+import { tick } from '../helpers/channel.js'
 
 /**
  * Reads a stream to its end, without destroying it (a `for await` loop would destroy
@@ -47,10 +48,6 @@ export async function closedWith (s: MuxedStream): Promise<Error | undefined> {
   return error
 }
 
-export async function ticks (n = 1): Promise<void> {
-  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve))
-}
-
 /** Writes `data` in `chunkSize` pieces honouring backpressure, then ends. */
 export async function writeAll (s: MuxedStream, data: Uint8Array, chunkSize = 64 * 1024): Promise<void> {
   for (let off = 0; off < data.byteLength; off += chunkSize) {
@@ -60,7 +57,7 @@ export async function writeAll (s: MuxedStream, data: Uint8Array, chunkSize = 64
 }
 
 /** Resolves at 'drain' or 'close', whichever comes first, leaving no listener behind. */
-export async function drainOrClose (s: MuxedStream): Promise<void> {
+async function drainOrClose (s: MuxedStream): Promise<void> {
   await new Promise<void>((resolve) => {
     const done = (): void => { s.off('drain', done); s.off('close', done); resolve() }
     s.on('drain', done).on('close', done)
@@ -80,7 +77,7 @@ export async function writeUntilStalled (w: MuxedStream, data: Uint8Array, chunk
     written += chunk
     if (!ok) {
       sawFalse = true
-      const drained = await Promise.race([once(w, 'drain').then(() => true), ticks(20).then(() => false)])
+      const drained = await Promise.race([once(w, 'drain').then(() => true), tick(20).then(() => false)])
       if (!drained) return { written, sawFalse, stalled: true }
     }
   }

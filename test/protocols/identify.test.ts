@@ -5,7 +5,7 @@ import { generateKeyPair } from '../../src/identity/index.js'
 import type { Connection } from '../../src/interfaces/connection.js'
 import { MemoryPeerStore } from '../../src/peer-store/memory-peer-store.js'
 import { IdentifyService } from '../../src/protocols/identify.js'
-import { decodeIdentify } from '../../src/protocols/identify-message.js'
+import { decodeIdentify, encodeIdentify } from '../../src/protocols/identify-message.js'
 import { decodeUvarint } from '../../src/wire/varint.js'
 
 function unframe (bytes: Uint8Array): Uint8Array {
@@ -56,5 +56,30 @@ describe('IdentifyService.message', () => {
     protocols = ['/a/1.0.0']
     msg = decodeIdentify(unframe(service.message(conn('/ip4/1.2.3.4/tcp/1'))))
     assert.deepEqual(msg.protocols, ['/a/1.0.0'])
+  })
+})
+
+describe('identify message decoding keeps no view of the message', () => {
+  it('copies the public key, the signed record and the addresses', () => {
+    const encoded = encodeIdentify({
+      publicKey: Uint8Array.of(8, 1, 18, 32, ...new Uint8Array(32).fill(7)),
+      listenAddrs: [multiaddr('/ip4/192.0.2.1/tcp/4001')],
+      observedAddr: multiaddr('/ip4/198.51.100.2/tcp/5555'),
+      protocols: ['/ipfs/ping/1.0.0'],
+      signedPeerRecord: Uint8Array.of(1, 2, 3)
+    })
+    const message = new Uint8Array(32 * 1024)
+    message.set(encoded, 10)
+    const msg = decodeIdentify(message.subarray(10, 10 + encoded.byteLength))
+    const small = (b: Uint8Array | undefined): boolean => b === undefined || b.buffer.byteLength < 1024
+    assert.ok(small(msg.publicKey))
+    assert.ok(small(msg.signedPeerRecord))
+    for (const a of [...msg.listenAddrs, msg.observedAddr]) {
+      for (const c of a?.getComponents() ?? []) assert.ok(small(c.bytes))
+    }
+    message.fill(0)
+    assert.equal(msg.listenAddrs[0]?.toString(), '/ip4/192.0.2.1/tcp/4001')
+    assert.equal(msg.observedAddr?.toString(), '/ip4/198.51.100.2/tcp/5555')
+    assert.deepEqual([...(msg.signedPeerRecord ?? [])], [1, 2, 3])
   })
 })

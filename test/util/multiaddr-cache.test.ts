@@ -1,8 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, registry, type Multiaddr } from '@multiformats/multiaddr'
 import { MultiaddrCache } from '../../src/util/multiaddr-cache.js'
-import { decodeIdentify, encodeIdentify } from '../../src/protocols/identify-message.js'
 
 describe('MultiaddrCache', () => {
   it('returns one shared object per address, by text and by bytes', () => {
@@ -40,7 +39,38 @@ describe('MultiaddrCache', () => {
     assert.notEqual(cache.fromString('/ip4/127.0.0.1/tcp/1'), first, 'evicted once unused')
   })
 
-  it('keeps text and byte keys apart, and throws on what multiaddr rejects', () => {
+  it('keeps text and byte keys apart: bytes whose latin1 is the text of another address', () => {
+    // Two made-up protocols without a value, code 47 ('/') and code 97 ('a'), make the
+    // bytes 2f 61 a valid multiaddr, /lp2p-test-slash/a, whose latin1 text is '/a': the
+    // text of another valid multiaddr (bytes 61). Keyed by the raw text and the raw
+    // latin1, the two would share one entry.
+    registry.addProtocol({ code: 47, name: 'lp2p-test-slash', size: 0 })
+    registry.addProtocol({ code: 97, name: 'a', size: 0 })
+    try {
+      const bytes = Uint8Array.of(0x2f, 0x61)
+      assert.equal(Buffer.from(bytes).toString('latin1'), '/a')
+      for (const textFirst of [true, false]) {
+        const cache = new MultiaddrCache(8)
+        const byText = (): Multiaddr => cache.fromString('/a')
+        const byBytes = (): Multiaddr => cache.fromBytes(bytes)
+        const [first, second] = textFirst ? [byText(), byBytes()] : [byBytes(), byText()]
+        const [text, binary] = textFirst ? [first, second] : [second, first]
+        assert.notEqual(text, binary)
+        assert.equal(text.toString(), '/a')
+        assert.deepEqual([...text.bytes], [0x61])
+        assert.equal(binary.toString(), '/lp2p-test-slash/a')
+        assert.deepEqual([...binary.bytes], [0x2f, 0x61])
+        // Each form finds its own entry again.
+        assert.equal(byText(), text)
+        assert.equal(byBytes(), binary)
+      }
+    } finally {
+      registry.removeProtocol(47)
+      registry.removeProtocol(97)
+    }
+  })
+
+  it('throws on what multiaddr rejects, and caches no failure', () => {
     const cache = new MultiaddrCache(8)
     assert.throws(() => cache.fromString('/not-a-protocol/1'))
     assert.throws(() => cache.fromBytes(Uint8Array.of(0xff, 0xff, 0xff, 0x0f, 1)))
@@ -53,34 +83,7 @@ describe('MultiaddrCache', () => {
     assert.notEqual(cache.fromString('/ip4/127.0.0.1/tcp/1'), a)
     assert.equal(cache.size, 0)
   })
-})
 
-describe('identify message decoding keeps no view of the message', () => {
-  it('copies the public key, the signed record and the addresses', () => {
-    const encoded = encodeIdentify({
-      publicKey: Uint8Array.of(8, 1, 18, 32, ...new Uint8Array(32).fill(7)),
-      listenAddrs: [multiaddr('/ip4/192.0.2.1/tcp/4001')],
-      observedAddr: multiaddr('/ip4/198.51.100.2/tcp/5555'),
-      protocols: ['/ipfs/ping/1.0.0'],
-      signedPeerRecord: Uint8Array.of(1, 2, 3)
-    })
-    const message = new Uint8Array(32 * 1024)
-    message.set(encoded, 10)
-    const msg = decodeIdentify(message.subarray(10, 10 + encoded.byteLength))
-    const small = (b: Uint8Array | undefined): boolean => b === undefined || b.buffer.byteLength < 1024
-    assert.ok(small(msg.publicKey))
-    assert.ok(small(msg.signedPeerRecord))
-    for (const a of [...msg.listenAddrs, msg.observedAddr]) {
-      for (const c of a?.getComponents() ?? []) assert.ok(small(c.bytes))
-    }
-    message.fill(0)
-    assert.equal(msg.listenAddrs[0]?.toString(), '/ip4/192.0.2.1/tcp/4001')
-    assert.equal(msg.observedAddr?.toString(), '/ip4/198.51.100.2/tcp/5555')
-    assert.deepEqual([...(msg.signedPeerRecord ?? [])], [1, 2, 3])
-  })
-})
-
-describe('MultiaddrCache across forms', () => {
   it('an address seen as text and then as bytes (or the reverse) is one object', () => {
     const cache = new MultiaddrCache(16)
     const fromText = cache.fromString('/ip4/127.0.0.1/tcp/4001')

@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { encodeFrame, Flag, FrameDecoder } from '../../../src/muxer/mplex/frame.js'
 import { mplex, MplexMuxer, type MplexStream } from '../../../src/muxer/mplex/index.js'
 import { MAX_QUEUED_DATA, resolveOptions, type MplexOptions } from '../../../src/muxer/mplex/config.js'
@@ -14,14 +14,15 @@ import { MemoryChannel } from '../../../src/transport/memory-channel.js'
 import type { MuxedStream, StreamMuxerInit } from '../../../src/interfaces/muxer.js'
 import { codes, isLp2pError } from '../../../src/errors.js'
 import { rawPeerOf, type RawPeer as RawPeerOf } from '../raw-peer.js'
-import { assertStillFlowing, closedWith, connect, readAll, ticks, writeAll, writeUntilReset, writeUntilStalled } from '../conformance.js'
+import { assertStillFlowing, connect } from '../muxer-pair.js'
+import { closedWith, readAll, resumeAndReceiveAll, sha256, writeAll, writeUntilReset, writeUntilStalled } from '../stream-io.js'
+import { tick } from '../../helpers/channel.js'
 
 const KiB = 1024
 const { NewStream, MessageReceiver: MsgR, MessageInitiator: MsgI, CloseReceiver: CloseR, CloseInitiator: CloseI, ResetReceiver: ResetR, ResetInitiator: ResetI } = Flag
 
 const msg = (flag: number, id: number, body: Uint8Array | string = new Uint8Array(0)): Uint8Array =>
   encodeFrame(flag, id, typeof body === 'string' ? Buffer.from(body) : body)
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
 
 interface Seen { flag: number, id: number, body: string }
 
@@ -58,7 +59,7 @@ describe('mplex driver: wire', () => {
     s.write('hel')
     await Promise.resolve()
     s.end('lo')
-    await ticks(2)
+    await tick(2)
     assert.equal(writes.length, 1, 'one writev for the turn')
     assert.deepEqual(p.sent(), [
       { flag: NewStream, id: 0, body: '0' },
@@ -77,7 +78,7 @@ describe('mplex driver: wire', () => {
   it('accepts the remote\'s streams and answers with the Receiver flags', async () => {
     const p = rawPeer('inbound')
     p.raw.write(Buffer.concat([msg(NewStream, 5, 'go-style name'), msg(MsgI, 5, 'ping')]))
-    await ticks(2)
+    await tick(2)
     const s = p.inbound[0] as MplexStream
     assert.equal(s.id, 'd5', 'opened by the dialer (the raw peer)')
     assert.equal(s.direction, 'inbound')
@@ -86,7 +87,7 @@ describe('mplex driver: wire', () => {
     s.end('pong')
     p.raw.write(msg(CloseI, 5))
     assert.equal((await readAll(s)).toString(), 'ping')
-    await ticks(2)
+    await tick(2)
     assert.deepEqual(p.sent(), [{ flag: MsgR, id: 5, body: 'pong' }, { flag: CloseR, id: 5, body: '' }])
     assert.equal(await closedWith(s), undefined)
     p.muxer.abort(new Error('done'))
@@ -96,7 +97,7 @@ describe('mplex driver: wire', () => {
     const p = rawPeer('outbound', { sendMessageSize: 1000 })
     const s = p.muxer.newStream()
     s.end(new Uint8Array(2500))
-    await ticks(3)
+    await tick(3)
     assert.deepEqual(p.sent().map((m) => [m.flag, m.body.length]), [[NewStream, 1], [MsgI, 1000], [MsgI, 1000], [MsgI, 500], [CloseI, 0]])
     p.muxer.abort(new Error('done'))
     await closedWith(s)
@@ -107,7 +108,7 @@ describe('mplex driver: wire', () => {
     const a = p.muxer.newStream()
     a.destroy()
     p.raw.write(msg(NewStream, 0))
-    await ticks(2)
+    await tick(2)
     const b = p.inbound[0] as MuxedStream
     assert.equal(b.id, 'l0', 'the listener\'s stream 0, distinct from our d0')
     const bClosed = closedWith(b)
@@ -115,9 +116,9 @@ describe('mplex driver: wire', () => {
     assert.ok(isLp2pError(await bClosed, codes.ERR_STREAM_RESET))
     const c = p.muxer.newStream()
     p.raw.write(msg(NewStream, 1))
-    await ticks(2)
+    await tick(2)
     ;(p.inbound[1] as MuxedStream).destroy()
-    await ticks(2)
+    await tick(2)
     assert.deepEqual(p.sent().map((m) => `${m.flag}:${m.id}`), [`${NewStream}:0`, `${ResetI}:0`, `${NewStream}:1`, `${ResetR}:1`])
     c.destroy()
     p.muxer.abort(new Error('done'))
@@ -149,7 +150,7 @@ describe('mplex driver: hostile input', () => {
     const p = rawPeer('inbound')
     p.raw.write(Buffer.concat([msg(MsgR, 9, randomBytes(5000)), msg(MsgI, 3, 'x'), msg(CloseR, 4), msg(ResetI, 8), msg(CloseI, 1, 'body')]))
     p.raw.write(Buffer.concat([msg(NewStream, 0), msg(MsgI, 0, 'fine')]))
-    await ticks(3)
+    await tick(3)
     assert.equal(p.inbound.length, 1)
     const s = p.inbound[0] as MuxedStream
     p.raw.write(msg(CloseI, 0))
@@ -167,7 +168,7 @@ describe('mplex driver: hostile input', () => {
     let paused = false
     for (let round = 0; round < 100 && !paused; round++) {
       p.raw.writev(batch())
-      await ticks(1)
+      await tick(1)
       paused = p.ours.heldBytes > 0
     }
     assert.ok(paused, `still reading after ${id} NewStream messages`)
@@ -175,14 +176,14 @@ describe('mplex driver: hostile input', () => {
     let refused = false
     for (let round = 0; round < 20 && !refused; round++) refused = !p.raw.writev(batch())
     assert.ok(refused, 'the flooder sees backpressure')
-    await ticks(5)
+    await tick(5)
     assert.ok(p.ours.heldBytes <= 16 * KiB + 4 * KiB, `holding ${p.ours.heldBytes}`)
     assert.equal(p.inbound.length, 4)
     assert.equal(p.muxer.streams.length, 4)
     // Once the flooder reads our answers, we read again and refuse every extra stream.
     p.raw.resume()
-    for (let i = 0; i < 100 && p.seen.bytes().byteLength < (id - 4) * 3; i++) await ticks(1)
-    await ticks(5)
+    for (let i = 0; i < 100 && p.seen.bytes().byteLength < (id - 4) * 3; i++) await tick(1)
+    await tick(5)
     assert.equal(p.ours.heldBytes, 0)
     const sent = p.sent()
     assert.equal(sent.length, id - 4)
@@ -235,7 +236,7 @@ describe('mplex driver: a reader that stops reading', () => {
     r.pause()
     const { written, stalled } = await writeUntilStalled(w, data, chunk)
     assert.ok(stalled, 'the writer was stalled')
-    await ticks(20)
+    await tick(20)
     assert.ok(r.readableLength <= limit, `reader holds ${r.readableLength}`)
     // What the paused connection holds: the channel's in-flight bound (64 KiB) plus
     // what the mplex decoder kept of the chunk being processed.
@@ -249,15 +250,10 @@ describe('mplex driver: a reader that stops reading', () => {
     const other = p.dialer.newStream()
     other.end('behind the stalled reader')
     const otherIn = p.nextInbound()
-    const early = await Promise.race([otherIn.then(() => true), ticks(20).then(() => false)])
+    const early = await Promise.race([otherIn.then(() => true), tick(20).then(() => false)])
     assert.equal(early, false, 'the other stream cannot arrive while the connection is blocked')
     // The reader resumes: everything arrives, in order, and so does the other stream.
-    const received = readAll(r)
-    r.resume()
-    await writeAll(w, data.subarray(written), chunk)
-    const got = await received
-    assert.equal(got.byteLength, total)
-    assert.equal(sha256(got), sha256(data))
+    await resumeAndReceiveAll(r, w, data, written, chunk)
     await assertStillFlowing(p, otherIn, other, 'behind the stalled reader')
     r.end()
     await readAll(w)
@@ -273,11 +269,11 @@ describe('mplex driver: a reader that stops reading', () => {
       const r = await p.nextInbound()
       const rClosed = closedWith(r)
       r.pause()
-      await ticks(5)
+      await tick(5)
       assert.equal(r.readableLength, 4 * KiB, 'the listener is blocked on r')
       let closed = false
       const closing = p.listener.close().then(() => { closed = true })
-      await ticks(5)
+      await tick(5)
       assert.equal(closed, false)
       if (giveUp === 'destroy') {
         r.destroy()
@@ -311,7 +307,7 @@ describe('mplex driver: a reader that stops reading', () => {
     const data = randomBytes(256 * KiB)
     w.end(data)
     await once(w, 'finish')
-    for (let i = 0; i < 50 && intercepted < data.byteLength; i++) await ticks(1)
+    for (let i = 0; i < 50 && intercepted < data.byteLength; i++) await tick(1)
     assert.equal(intercepted, data.byteLength, 'never blocked: the interceptor read everything')
     const closed = [closedWith(w), closedWith(r)]
     await p.dialer.close({ signal: AbortSignal.abort() })

@@ -5,12 +5,13 @@
  */
 import { describe, it, before } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { MuxedStream, StreamMuxer } from '../../../src/interfaces/muxer.js'
 import { MemoryChannel } from '../../../src/transport/memory-channel.js'
 import { yamux } from '../../../src/muxer/yamux/index.js'
 import { codes, isLp2pError } from '../../../src/errors.js'
-import { closedWith, readAll, ticks, writeAll } from '../conformance.js'
+import { closedWith, readAll, sha256, writeAll } from '../stream-io.js'
+import { tick } from '../../helpers/channel.js'
 import { jsEcho as echoJs, jsReadAll, jsWriteAll, loadJsYamux, type JsMuxer, type JsStream, type JsYamux } from './js-yamux.js'
 
 let js: JsYamux
@@ -40,11 +41,9 @@ function pair (ourDirection: 'inbound' | 'outbound', onOurInbound?: (s: MuxedStr
 }
 
 async function until (cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !cond(); i++) await ticks(1)
+  for (let i = 0; i < 500 && !cond(); i++) await tick(1)
   assert.ok(cond(), what)
 }
-
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
 
 describe('yamux interop with @chainsafe/libp2p-yamux 8 (js-libp2p 3.3.11)', { timeout: 60_000 }, () => {
   before(async () => {
@@ -81,8 +80,8 @@ describe('yamux interop with @chainsafe/libp2p-yamux 8 (js-libp2p 3.3.11)', { ti
     const [fromJs] = await Promise.all([readAll(s), writeAll(s, up)])
     await until(() => jsGot !== undefined, 'js accepted the stream')
     const atJs = await (jsGot as Promise<Buffer>)
-    assert.equal(sha(atJs), sha(up))
-    assert.equal(sha(fromJs), sha(down))
+    assert.equal(sha256(atJs), sha256(up))
+    assert.equal(sha256(fromJs), sha256(down))
   })
 
   it('runs 200 concurrent streams opened from both sides', async () => {

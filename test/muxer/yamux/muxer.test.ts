@@ -13,7 +13,9 @@ import { MemoryChannel } from '../../../src/transport/memory-channel.js'
 import type { MuxedStream, StreamMuxerInit } from '../../../src/interfaces/muxer.js'
 import { codes, isLp2pError } from '../../../src/errors.js'
 import { rawPeerOf, type RawPeer } from '../raw-peer.js'
-import { closedWith, connect, readAll, ticks, writeAll } from '../conformance.js'
+import { connect } from '../muxer-pair.js'
+import { closedWith, readAll, writeAll } from '../stream-io.js'
+import { tick } from '../../helpers/channel.js'
 
 const KiB = 1024
 const { Data, WindowUpdate: WU, Ping, GoAway } = FrameType
@@ -56,7 +58,7 @@ describe('yamux driver: output', () => {
     // A continuation after an await in the same turn joins the flush too.
     await Promise.resolve()
     for (const s of streams) s.write(' world')
-    await ticks(3)
+    await tick(3)
     const first = frames(Buffer.concat(writes[0] as Uint8Array[]))
     assert.equal(first.filter((f) => f.type === Data).length, 100, 'the first writev holds all 100 writes')
     assert.equal(first.filter((f) => f.type === Data && f.flags === SYN).length, 50)
@@ -69,7 +71,7 @@ describe('yamux driver: output', () => {
     const p = rawPeer('outbound')
     const s = p.muxer.newStream()
     s.write('request')
-    await ticks(2)
+    await tick(2)
     const sent = p.sent().filter((f) => f.type !== Ping)
     assert.deepEqual(sent, [{ type: Data, flags: SYN, id: 1, length: 7, payload: 7 }])
     p.muxer.abort(new Error('done'))
@@ -87,7 +89,7 @@ describe('yamux driver: output', () => {
       sawFalse = !s.write(new Uint8Array(4 * KiB))
     }
     assert.ok(sawFalse, 'write() returned false')
-    await ticks(10)
+    await tick(10)
     const inFlight = p.seen.bytes().byteLength
     assert.equal(inFlight, 0, 'nothing delivered while the peer is paused')
     const drained = once(s, 'drain')
@@ -111,7 +113,7 @@ describe('yamux driver: fairness', () => {
     const a = p.dialer.newStream()
     const b = p.dialer.newStream()
     await Promise.all([writeAll(a, Buffer.alloc(size, 0x31)), writeAll(b, Buffer.alloc(size, 0x32))])
-    await ticks(5)
+    await tick(5)
     const half = Math.floor(order.length / 2)
     const firstHalf = order.slice(0, half)
     assert.ok(firstHalf.includes('49') && firstHalf.includes('50'), 'both streams progress in the first half')
@@ -125,15 +127,15 @@ describe('yamux driver: receiving', () => {
   it('sends window updates only for bytes the application read (stalled reader)', async () => {
     const p = rawPeer('inbound')
     p.raw.write(frame(Data, SYN, 1, 256 * KiB, new Uint8Array(256 * KiB)))
-    await ticks(3)
+    await tick(3)
     const s = p.inbound[0] as MuxedStream
     s.pause()
-    await ticks(3)
+    await tick(3)
     assert.ok(p.sent().every((f) => f.type !== WU || f.length === 0), 'no credit while nothing is read')
     let read = 0
     for (let c = s.read(); c !== null; c = s.read()) read += (c as Buffer).byteLength
     assert.equal(read, 256 * KiB)
-    await ticks(3)
+    await tick(3)
     const credit = p.sent().filter((f) => f.type === WU && f.id === 1).reduce((n, f) => n + f.length, 0)
     assert.equal(credit, 256 * KiB, 'credit for every byte read')
     p.muxer.abort(new Error('done'))
@@ -144,7 +146,7 @@ describe('yamux driver: receiving', () => {
     const p = rawPeer('inbound')
     let intercepted = 0
     p.raw.write(frame(WU, SYN, 1, 0))
-    await ticks(2)
+    await tick(2)
     const s = p.inbound[0] as MuxedStream
     s.setInboundInterceptor((chunk) => {
       if (chunk === null) return new Uint8Array(0)
@@ -156,7 +158,7 @@ describe('yamux driver: receiving', () => {
     })
     s.pause()
     for (let i = 0; i < 4; i++) p.raw.write(frame(Data, 0, 1, 64 * KiB, new Uint8Array(64 * KiB).fill(i)))
-    await ticks(5)
+    await tick(5)
     assert.equal(s.readableLength, 10)
     const credit = p.sent().filter((f) => f.type === WU && f.id === 1).reduce((n, f) => n + f.length, 0)
     assert.equal(credit, 256 * KiB - 10, 'intercepted bytes were granted back; the 10 unread were not')
@@ -171,7 +173,7 @@ describe('yamux driver: receiving', () => {
   it('calls the interceptor with null at the remote FIN', async () => {
     const p = rawPeer('inbound')
     p.raw.write(frame(Data, SYN, 1, 3, Uint8Array.of(1, 2, 3)))
-    await ticks(2)
+    await tick(2)
     const s = p.inbound[0] as MuxedStream
     const seen: Array<number[] | null> = []
     // Installed synchronously in onIncomingStream it would see the first bytes; here
@@ -196,12 +198,12 @@ describe('yamux driver: hostile peers', () => {
     const s = p.muxer.newStream()
     s.write('x')
     const sErr = closedWith(s)
-    await ticks(2)
+    await tick(2)
     p.raw.write(Uint8Array.of(0, 9, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0))
     const err = await p.closed
     assert.ok(isLp2pError(err, codes.ERR_MUXER_PROTOCOL), `got ${String(err)}`)
     assert.ok(isLp2pError(await sErr, codes.ERR_MUXER_PROTOCOL))
-    await ticks(3)
+    await tick(3)
     assert.deepEqual(p.sent().filter((f) => f.type === GoAway), [{ type: GoAway, flags: 0, id: 0, length: GoAwayCode.ProtocolError, payload: 0 }])
     assert.equal(p.seen.ended, true, 'our side of the channel ended')
     assert.equal(p.muxer.status, 'closed')
@@ -212,18 +214,18 @@ describe('yamux driver: hostile peers', () => {
     const p = rawPeer('inbound', { maxInboundStreams: 300 })
     const syns = Buffer.concat(Array.from({ length: 1000 }, (_, i) => frame(WU, SYN, 2 * i + 1, 0)))
     p.raw.write(syns)
-    await ticks(3)
+    await tick(3)
     const sent = p.sent()
     assert.equal(p.inbound.length, 256, 'the ACK backlog bounds one burst')
     assert.equal(sent.filter((f) => f.flags === RST).length, 744)
     // Acknowledged now; the next burst fills up to maxInboundStreams.
     p.raw.write(Buffer.concat(Array.from({ length: 100 }, (_, i) => frame(WU, SYN, 2001 + 2 * i, 0))))
-    await ticks(3)
+    await tick(3)
     assert.equal(p.inbound.length, 300)
     assert.equal(p.sent().filter((f) => f.flags === RST).length, 56)
     assert.equal(p.muxer.status, 'open')
     p.raw.write(frame(Ping, SYN, 0, 3))
-    await ticks(3)
+    await tick(3)
     assert.deepEqual(p.sent().filter((f) => f.type === Ping && f.flags === ACK).map((f) => f.length), [3])
     for (const s of p.inbound) s.on('error', () => {})
     p.muxer.abort(new Error('done'))
@@ -232,7 +234,7 @@ describe('yamux driver: hostile peers', () => {
   it('bounds the answers to a ping flood', async () => {
     const p = rawPeer('inbound')
     p.raw.write(Buffer.concat(Array.from({ length: 5000 }, (_, i) => frame(Ping, SYN, 0, i))))
-    await ticks(5)
+    await tick(5)
     const answers = p.sent().filter((f) => f.type === Ping && f.flags === ACK)
     assert.ok(answers.length > 0 && answers.length <= 16 * 2, `${answers.length} answers`)
     assert.equal(p.muxer.status, 'open')
@@ -242,7 +244,7 @@ describe('yamux driver: hostile peers', () => {
   it('ignores data for unknown streams without failing the session', async () => {
     const p = rawPeer('inbound')
     p.raw.write(Buffer.concat([frame(Data, 0, 41, 100, new Uint8Array(100)), frame(WU, RST, 43, 0), frame(Data, SYN, 1, 2, Uint8Array.of(7, 7))]))
-    await ticks(3)
+    await tick(3)
     assert.equal(p.inbound.length, 1)
     assert.equal(p.muxer.status, 'open')
     p.muxer.abort(new Error('done'))
@@ -253,16 +255,16 @@ describe('yamux driver: hostile peers', () => {
     const p = rawPeer('outbound')
     const s = p.muxer.newStream()
     s.write('q')
-    await ticks(2)
+    await tick(2)
     p.raw.write(frame(GoAway, 0, 0, GoAwayCode.Normal))
-    await ticks(2)
+    await tick(2)
     assert.equal(p.muxer.status, 'closing')
     assert.throws(() => p.muxer.newStream(), (e: unknown) => isLp2pError(e, codes.ERR_MUXER_CLOSED))
     p.raw.write(frame(Data, ACK | FIN, 1, 1, Uint8Array.of(65)))
     assert.equal((await readAll(s)).toString(), 'A')
     s.end()
     assert.equal(await p.closed, undefined)
-    await ticks(3)
+    await tick(3)
     assert.ok(p.sent().some((f) => f.type === GoAway && f.length === 0))
     assert.equal(p.seen.ended, true)
     p.raw.end()
@@ -279,7 +281,7 @@ describe('yamux driver: keep-alive and timers', () => {
       const sErr = closedWith(s)
       now = 30_000
       mock.timers.tick(30_000)
-      await ticks(2)
+      await tick(2)
       assert.ok(p.sent().some((f) => f.type === Ping && f.flags === SYN), 'a keep-alive ping went out')
       now = 49_999
       mock.timers.tick(19_999)
@@ -307,7 +309,7 @@ describe('yamux driver: keep-alive and timers', () => {
       for (let i = 0; i < 20; i++) {
         now += 250
         mock.timers.tick(250)
-        await ticks(2)
+        await tick(2)
       }
       assert.equal(closed, false)
       assert.ok(m.rtt !== undefined)
@@ -336,13 +338,13 @@ describe('yamux driver: keep-alive and timers', () => {
       inb.end()
       await Promise.all([readAll(inb), readAll(s)])
       await p.dialer.close()
-      await ticks(3)
+      await tick(3)
       const q = connect(yamux())
       q.dialer.newStream().on('error', () => {}).write('y')
       ;(await q.nextInbound()).on('error', () => {})
       q.dialer.abort(new Error('bye'))
       await q.listenerClosed
-      await ticks(3)
+      await tick(3)
       assert.equal(live.size, 0, `${live.size} timers left`)
     } finally {
       globalThis.setTimeout = realSet
