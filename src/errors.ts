@@ -83,6 +83,12 @@ export const codes = {
   ERR_ALL_DIALS_FAILED: 'ERR_ALL_DIALS_FAILED',
   /** We have no address to dial for this peer. */
   ERR_NO_ADDRESSES: 'ERR_NO_ADDRESSES',
+  /** The address (or every address) is in dial backoff after recent failures; `force` skips it. */
+  ERR_DIAL_BACKOFF: 'ERR_DIAL_BACKOFF',
+  /** The address's class (public IPv6, UDP) is black-holed: recent dials of it all failed. */
+  ERR_DIAL_BLACK_HOLE: 'ERR_DIAL_BLACK_HOLE',
+  /** Too many dials pending on this node: the dial queue is full. */
+  ERR_DIAL_QUEUE_FULL: 'ERR_DIAL_QUEUE_FULL',
   /** A dial to ourselves. */
   ERR_DIALED_SELF: 'ERR_DIALED_SELF',
   /** A connection was refused by a limit or a gater. */
@@ -148,16 +154,32 @@ export class AbortError extends Lp2pError {
   }
 }
 
+/** One address of a failed dial: the address (a Multiaddr), a short reason, the error. */
+export interface DialAddressFailure {
+  address: { toString: () => string }
+  /** `refused`, `unreachable`, `timeout`, `wrong-peer`, `upgrade-failed`, `denied`, `backed-off`, `black-holed`, `no-transport`, `not-tried`, `aborted`, `error`. */
+  reason: string
+  error: Error
+}
+
 /**
- * A dial that tried several addresses and failed on all of them. `errors` holds one
- * error per address, in the order the attempts were made.
+ * A dial that failed on every address (or ran out of time). `failures` lists each
+ * address with why it failed, in the order they failed (addresses ruled out before
+ * dialing first); `errors` holds their errors in the same order. The message lists
+ * the first 16.
  */
 export class DialError extends Lp2pError {
   readonly errors: readonly Error[]
+  readonly failures: readonly DialAddressFailure[]
 
-  constructor (message: string, errors: readonly Error[]) {
-    super(codes.ERR_ALL_DIALS_FAILED, message, { cause: errors[errors.length - 1] })
+  /**
+   * @param code `ERR_ALL_DIALS_FAILED`, or `ERR_TIMEOUT` when the whole dial ran out
+   *   of time before every address had failed.
+   */
+  constructor (message: string, errors: readonly Error[], failures: readonly DialAddressFailure[] = [], code: ErrorCode = codes.ERR_ALL_DIALS_FAILED) {
+    super(code, message, { cause: errors[errors.length - 1] })
     this.errors = errors
+    this.failures = failures
   }
 
   override get name (): string {

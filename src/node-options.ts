@@ -10,6 +10,7 @@ import type { PeerStore } from './interfaces/peer-store.js'
 import type { SecurityProtocol } from './interfaces/security.js'
 import type { Transport } from './interfaces/transport.js'
 import type { IdentifyResult } from './protocols/identify.js'
+import type { DialerOptions } from './dialer/config.js'
 
 export interface NodeOptions {
   /** Our identity. Default: a new Ed25519 key (a different peer id on every run). */
@@ -42,8 +43,10 @@ export interface NodeOptions {
     /** Inbound connections upgrading at once. Default 64. */
     maxPendingInbound?: number
   }
+  /** The dialer: schedule, timeouts, backoff, black-hole detection, caps (see `dialer/config.ts`). */
+  dialer?: DialerOptions
   timeouts?: {
-    /** A whole outbound dial (all addresses, connect + upgrade), ms. Default 30 000. */
+    /** A whole outbound dial (all addresses, connect + upgrade), ms. Default 30 000 (same as `dialer.dialTimeout`). */
     dial?: number
     /** An inbound upgrade, ms. Default 10 000. */
     inboundUpgrade?: number

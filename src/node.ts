@@ -21,7 +21,7 @@ import { codes, invalidArgType, Lp2pError } from './errors.js'
 import { generateKeyPair, peerIdFromPrivateKey } from './identity/index.js'
 import { ConnectionImpl, type ConnectionInit } from './connection/connection.js'
 import { ConnectionManager } from './connection-manager/connection-manager.js'
-import { Dialer } from './dialer/dialer.js'
+import { Dialer, type DialOptions } from './dialer/dialer.js'
 import { parseTarget, type DialTarget } from './dialer/target.js'
 import { Upgrader, type Upgraded } from './upgrader/upgrader.js'
 import { MemoryPeerStore } from './peer-store/memory-peer-store.js'
@@ -109,14 +109,21 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
       onPeerConnect: (peer) => { this.emit('peer:connect', peer) },
       onPeerDisconnect: (peer) => { this.emit('peer:disconnect', peer) }
     })
+    const store = this.peerStore
     this.#dialer = new Dialer({
       transports: this.#transports,
       upgrader: this.#upgrader,
       localPeer: this.peerId,
-      peerStore: this.peerStore,
-      connections: this.#connections,
+      addressBook: {
+        candidates: (peer) => store instanceof MemoryPeerStore ? store.addressesOf(peer).map((addr) => ({ addr })) : [],
+        recordDial: () => {}
+      },
+      findConnection: (peer) => this.#connections.find(peer),
       createConnection: (upgraded, opened) => this.#addConnection(upgraded, opened),
-      ...(options.timeouts?.dial !== undefined ? { dialTimeout: options.timeouts.dial } : {})
+      options: {
+        ...options.dialer,
+        ...(options.timeouts?.dial !== undefined ? { dialTimeout: options.timeouts.dial } : {})
+      }
     })
     if (options.identify !== false) {
       this.#identify = new IdentifyService({
@@ -221,7 +228,7 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
    * Connects to a peer, by address (which may end in `/p2p/<id>`) or by peer id (using
    * the peer store's addresses). Reuses an open connection to the peer.
    */
-  async dial (target: DialTarget, options: { signal?: AbortSignal } = {}): Promise<Connection> {
+  async dial (target: DialTarget, options: DialOptions = {}): Promise<Connection> {
     this.#requireStarted()
     return await this.#dialer.dial(parseTarget(target), options)
   }
@@ -303,6 +310,7 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
     const conn = new ConnectionImpl(upgraded, opened, `${++this.#nextConnId}`, this.#connectionInit)
     if (conn.status === 'closed') return conn
     this.#connections.add(conn)
+    this.#dialer.connectionOpened(conn)
     void this.peerStore.patch(conn.remotePeer, {
       publicKey: conn.remotePublicKey,
       ...(conn.direction === 'outbound' ? { addAddresses: [conn.remoteAddr] } : {})

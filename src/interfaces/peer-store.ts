@@ -38,3 +38,14 @@ export interface PeerStore {
   all (): Promise<PeerInfo[]>
   close (): Promise<void>
 }
+
+/** The last dial of one address. */
+export interface DialOutcome {
+  /** Milliseconds since the epoch, when the attempt ended. */
+  at: number
+  ok: boolean
+  /** The lp2p error code when it failed (`ERR_TIMEOUT`, `ERR_UNEXPECTED_PEER`, ...). */
+  code?: string
+  /** How long the attempt took, ms. */
+  durationMs?: number
+}

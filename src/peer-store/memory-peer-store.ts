@@ -31,6 +31,11 @@ export class MemoryPeerStore implements PeerStore {
     this.#maxProtocols = options.maxProtocolsPerPeer ?? 128
   }
 
+  /** The peer's addresses, synchronously (the dialer's read; interim until the store's reads are all synchronous). */
+  addressesOf (peer: PeerId): Multiaddr[] {
+    return [...(this.#peers.get(peer.toString())?.addresses ?? [])]
+  }
+
   async get (peer: PeerId): Promise<PeerInfo | undefined> {
     const info = this.#peers.get(peer.toString())
     return info === undefined ? undefined : { ...info, addresses: [...info.addresses], protocols: [...info.protocols] }
