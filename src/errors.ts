@@ -32,6 +32,8 @@ export const codes = {
   ERR_INVALID_SIGNATURE: 'ERR_INVALID_SIGNATURE',
   /** A key file that cannot be read or parsed. */
   ERR_INVALID_KEY_FILE: 'ERR_INVALID_KEY_FILE',
+  /** A data directory (identity, peer store) that cannot be created or used. */
+  ERR_DATA_DIR: 'ERR_DATA_DIR',
 
   // --- multistream-select --------------------------------------------------------
   /** No protocol both sides support; or the remote broke the negotiation rules. */
@@ -107,6 +109,8 @@ export const codes = {
   ERR_HANDLER_EXISTS: 'ERR_HANDLER_EXISTS',
   /** The remote's response to a protocol (ping, identify, perf) is wrong. */
   ERR_PROTOCOL_VIOLATION: 'ERR_PROTOCOL_VIOLATION',
+  /** A command line the CLI cannot run: unknown command or option, missing or extra argument. */
+  ERR_USAGE: 'ERR_USAGE',
   /** Argument type or value errors at the API edge (TypeError / RangeError). */
   ERR_INVALID_ARG_TYPE: 'ERR_INVALID_ARG_TYPE',
   ERR_INVALID_ARG_VALUE: 'ERR_INVALID_ARG_VALUE'

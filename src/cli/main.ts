@@ -1,29 +1,43 @@
 #!/usr/bin/env node
 /**
- * The `lp2p` command: `listen`, `ping`, `id`. Errors go to stderr as one line with the
- * error code, and the exit status is non-zero.
+ * The `lp2p` command: `listen`, `ping`, `dial`, `id`, `perf`. Errors go to stderr as
+ * one line with the error code (`lp2p: ERR_...: message`, commander's own errors
+ * included), and the exit status is non-zero.
  */
 import { existsSync } from 'node:fs'
-import { Command, InvalidArgumentError } from 'commander'
-import { createNode } from '../node.js'
+import { dirname } from 'node:path'
+import { Command } from 'commander'
+import { createNode, type Lp2pNode } from '../node.js'
+import { codes, Lp2pError } from '../errors.js'
 import { generateKeyPair, loadKeyFile, parseKeyType, peerIdFromPrivateKey, saveKeyFile } from '../identity/index.js'
 import type { PrivateKey } from '../interfaces/keys.js'
 import { ECHO_PROTOCOL, handleEcho } from '../protocols/echo.js'
 import { VERSION } from '../version.js'
 import { nonNegativeInt, positiveInt } from './args.js'
-import { defaultKeyPath } from './key-path.js'
+import { dataDirPath, ensureDir, keyPath, type DataDirOptions } from './data-dir.js'
+import { registerDialCommand } from './dial.js'
 import { jsonLine, reportError, untilSignal } from './output.js'
 import { registerPerfCommand, servePerf } from './perf.js'
+import { parseCliTarget } from './target.js'
 
 /** Default listen address of `lp2p listen`: every IPv4 interface, a free port. */
 const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/0'
 
-async function loadIdentity (keyPath: string | undefined): Promise<{ key: PrivateKey, source: string }> {
-  const file = keyPath ?? defaultKeyPath()
-  if (keyPath !== undefined || existsSync(file)) {
+/** The node's identity: the key file the options name if it exists (or was named), else a new key. */
+async function loadIdentity (opts: DataDirOptions): Promise<{ key: PrivateKey, source: string }> {
+  const file = keyPath(opts)
+  if (opts.key !== undefined || existsSync(file)) {
     return { key: await loadKeyFile(file), source: file }
   }
   return { key: generateKeyPair('Ed25519'), source: 'ephemeral (run `lp2p id --init` to keep one)' }
+}
+
+/** A started node for a client command (ping, dial): a new key unless `--key` names one. */
+async function clientNode (opts: DataDirOptions & { memory?: boolean }): Promise<Lp2pNode> {
+  const key = opts.key !== undefined ? await loadKeyFile(keyPath(opts)) : generateKeyPair('Ed25519')
+  const node = createNode({ privateKey: key })
+  await node.start()
+  return node
 }
 
 const program = new Command()
@@ -31,14 +45,19 @@ program
   .name('lp2p')
   .description('A libp2p node: TCP, Noise and TLS, yamux, ping, identify, echo, perf.')
   .version(VERSION)
+  // commander's errors go through reportError like every other (lp2p: ERR_USAGE: ...).
+  .exitOverride()
+  .configureOutput({ writeErr: () => {} })
+  .showHelpAfterError(false)
 
 program.command('listen')
   .description('start a node that serves ping, identify, /echo/1.0.0 and /perf/1.0.0 until interrupted')
   .option('-l, --listen <multiaddr...>', 'addresses to listen on', [DEFAULT_LISTEN])
-  .option('-k, --key <file>', 'identity key file (default: $LP2P_KEY or ~/.lp2p/identity.json if present)')
+  .option('-k, --key <file>', 'identity key file (default: $LP2P_KEY or <data dir>/identity.json if present)')
+  .option('-d, --data-dir <dir>', 'data directory (default: $LP2P_DATA_DIR or ~/.lp2p)')
   .option('--json', 'print one JSON line {"peerId", "multiaddrs"} once listening')
-  .action(async (opts: { listen: string[], key?: string, json?: boolean }) => {
-    const { key, source } = await loadIdentity(opts.key)
+  .action(async (opts: { listen: string[], key?: string, dataDir?: string, json?: boolean }) => {
+    const { key, source } = await loadIdentity(opts)
     const node = createNode({ privateKey: key, listen: opts.listen })
     node.handle(ECHO_PROTOCOL, (stream) => { handleEcho(stream) }, { maxInboundStreams: 64 })
     servePerf(node)
@@ -57,18 +76,18 @@ program.command('listen')
 
 program.command('ping')
   .description('dial a peer and measure round trips with /ipfs/ping/1.0.0')
-  .argument('<multiaddr>', 'the peer address, e.g. /ip4/127.0.0.1/tcp/4001/p2p/12D3Koo...')
+  .argument('<target>', 'the peer: a multiaddr (/ip4/127.0.0.1/tcp/4001/p2p/12D3Koo...), host:port, or a peer id the peer store knows')
   .option('-c, --count <n>', 'pings to send', positiveInt, 4)
   .option('-i, --interval <ms>', 'pause between pings in ms', nonNegativeInt, 1000)
   .option('-k, --key <file>', 'identity key file (default: a new key)')
+  .option('-d, --data-dir <dir>', 'data directory holding the peer store (default: $LP2P_DATA_DIR or ~/.lp2p)')
   .option('--json', 'print JSON lines instead of text')
-  .action(async (addr: string, opts: { count: number, interval: number, key?: string, json?: boolean }) => {
-    const key = opts.key !== undefined ? await loadKeyFile(opts.key) : generateKeyPair('Ed25519')
-    const node = createNode({ privateKey: key })
-    await node.start()
+  .action(async (targetText: string, opts: { count: number, interval: number, key?: string, dataDir?: string, json?: boolean }) => {
+    const target = parseCliTarget(targetText)
+    const node = await clientNode(opts)
     try {
       const started = performance.now()
-      const conn = await node.dial(addr)
+      const conn = await node.dial(target)
       const connectMs = performance.now() - started
       if (opts.json === true) jsonLine({ type: 'connected', peerId: conn.remotePeer.toString(), connectMillis: round(connectMs) })
       else process.stdout.write(`connected to ${conn.remotePeer.toString()} in ${connectMs.toFixed(1)} ms (${conn.encryption}, ${conn.multiplexer})\n`)
@@ -96,18 +115,21 @@ program.command('ping')
 program.command('id')
   .description('show this node\'s identity, or create one with --init')
   .option('--init', 'create a new identity key file')
-  .option('-k, --key <file>', 'key file (default: $LP2P_KEY or ~/.lp2p/identity.json)')
+  .option('-k, --key <file>', 'key file (default: $LP2P_KEY or <data dir>/identity.json)')
+  .option('-d, --data-dir <dir>', 'data directory (default: $LP2P_DATA_DIR or ~/.lp2p), created with mode 0700')
   .option('-t, --type <type>', 'key type for --init: ed25519, secp256k1, ecdsa, rsa', 'ed25519')
   .option('--force', 'with --init, overwrite an existing key file')
   .option('--json', 'print JSON')
-  .action(async (opts: { init?: boolean, key?: string, type: string, force?: boolean, json?: boolean }) => {
-    const file = opts.key ?? defaultKeyPath()
+  .action(async (opts: { init?: boolean, key?: string, dataDir?: string, type: string, force?: boolean, json?: boolean }) => {
+    const file = keyPath(opts)
     let key: PrivateKey
     if (opts.init === true) {
       if (existsSync(file) && opts.force !== true) {
-        throw new InvalidArgumentError(`${file} already exists (use --force to replace it)`)
+        throw new Lp2pError(codes.ERR_INVALID_ARG_VALUE, `${file} already exists (use --force to replace it)`)
       }
       key = generateKeyPair(parseKeyType(opts.type))
+      // The key's folder (the data directory unless --key says otherwise), mode 0700.
+      await ensureDir(opts.key === undefined && process.env.LP2P_KEY === undefined ? dataDirPath(opts) : dirname(file))
       await saveKeyFile(file, key, { overwrite: opts.force === true })
     } else {
       key = await loadKeyFile(file)
@@ -124,6 +146,7 @@ function round (ms: number): number {
   return Math.round(ms * 1000) / 1000
 }
 
+registerDialCommand(program, clientNode)
 registerPerfCommand(program)
 
 program.parseAsync(process.argv).catch((err: unknown) => {

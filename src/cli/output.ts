@@ -1,8 +1,32 @@
 /** Output helpers for the CLI: one error line with its code on stderr, JSON lines. */
-import { isLp2pError } from '../errors.js'
+import { CommanderError } from 'commander'
+import { codes, isLp2pError, Lp2pError } from '../errors.js'
+
+/** commander's exits that are not errors: help and version were printed. */
+const COMMANDER_EXITS = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version', 'commander.executeSubCommandAsync'])
+
+/**
+ * commander's own errors (`commander.invalidArgument`, `commander.unknownOption`, ...)
+ * as lp2p errors with stable codes: a user sees `lp2p: ERR_USAGE: ...` like every
+ * other error, never commander's codes.
+ */
+export function fromCommanderError (err: CommanderError): Lp2pError | undefined {
+  if (COMMANDER_EXITS.has(err.code)) return undefined
+  const message = err.message.replace(/^error: /, '')
+  if (err.code === 'commander.invalidArgument') return new Lp2pError(codes.ERR_INVALID_ARG_VALUE, message)
+  return new Lp2pError(codes.ERR_USAGE, `${message} (see lp2p --help)`)
+}
 
 /** Prints `lp2p: ERR_CODE: message` (and the cause chain, briefly) and sets exit code 1. */
 export function reportError (err: unknown): void {
+  if (err instanceof CommanderError) {
+    const mapped = fromCommanderError(err)
+    if (mapped === undefined) {
+      process.exitCode = err.exitCode
+      return
+    }
+    err = mapped
+  }
   const parts: string[] = []
   let e: unknown = err
   for (let depth = 0; e !== undefined && depth < 4; depth++) {

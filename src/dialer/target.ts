@@ -42,5 +42,10 @@ export function parseTarget (target: DialTarget): { peer?: PeerId, addr?: Multia
     }
     return parseTarget(addr)
   }
-  return { peer: peerIdFromString(target) }
+  try {
+    return { peer: peerIdFromString(target) }
+  } catch (err) {
+    throw new Lp2pError(codes.ERR_INVALID_PEER_ID,
+      `${JSON.stringify(target)} is neither a peer id nor a multiaddr (a multiaddr starts with "/", e.g. /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW...)`, { cause: err })
+  }
 }

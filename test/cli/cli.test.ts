@@ -3,7 +3,7 @@
  */
 import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { ensureStopped, exited, firstLine, lp2p, run } from './lp2p-process.js'
@@ -40,6 +40,20 @@ describe('lp2p CLI', () => {
       assert.equal(out.filter((o) => o.type === 'ping').length, 3)
       assert.equal(out.at(-1)?.type, 'summary')
 
+      // host:port works too: the identity is whatever the handshake proves.
+      const port = /\/tcp\/(\d+)\//.exec(info.multiaddrs[0] as string)?.[1] as string
+      const byHostPort = await run(['ping', `127.0.0.1:${port}`, '--count', '1', '--json'])
+      assert.equal(byHostPort.code, 0, byHostPort.stderr)
+      assert.equal((JSON.parse(byHostPort.stdout.split('\n')[0] as string) as { peerId: string }).peerId, info.peerId)
+
+      // lp2p dial prints the timeline: scheduled, attempt, connected.
+      const dialed = await run(['dial', info.multiaddrs[0] as string, '--json'])
+      assert.equal(dialed.code, 0, dialed.stderr)
+      const steps = dialed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string, peerId?: string, protocols?: string[] })
+      assert.deepEqual(steps.map((x) => x.type), ['scheduled', 'attempt', 'attempt-connected', 'connected'])
+      assert.equal(steps.at(-1)?.peerId, info.peerId)
+      assert.ok(steps.at(-1)?.protocols?.includes('/ipfs/ping/1.0.0'), 'identify ran')
+
       listener.kill('SIGTERM')
       assert.equal(await exited(listener), 0, stderr)
     } finally {
@@ -52,6 +66,38 @@ describe('lp2p CLI', () => {
     assert.notEqual(res.code, 0)
     assert.match(res.stderr, /^lp2p: ERR_TRANSPORT_DIAL_FAILED: /)
     assert.equal(res.stderr.trim().split('\n').length, 1)
+  })
+
+  it('id --init on a fresh HOME creates the data directory with mode 0700', async () => {
+    const home = mkdtempSync(path.join(tmpdir(), 'lp2p-home-'))
+    try {
+      const env = { HOME: home, LP2P_DATA_DIR: '', LP2P_KEY: '' }
+      const made = await run(['id', '--init', '--json'], env)
+      assert.equal(made.code, 0, made.stderr)
+      assert.equal(statSync(path.join(home, '.lp2p')).mode & 0o777, 0o700)
+      assert.equal(statSync(path.join(home, '.lp2p', 'identity.json')).mode & 0o777, 0o600)
+      const shown = await run(['id', '--json'], env)
+      assert.equal((JSON.parse(shown.stdout) as { peerId: string }).peerId, (JSON.parse(made.stdout) as { peerId: string }).peerId)
+    } finally {
+      rmSync(home, { recursive: true, force: true })
+    }
+  })
+
+  it('usage errors are lp2p error lines with stable codes, never commander\'s', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['bogus'], /^lp2p: ERR_USAGE: unknown command 'bogus'/],
+      [['ping'], /^lp2p: ERR_USAGE: missing required argument 'target'/],
+      [['ping', '--nope', '/ip4/127.0.0.1/tcp/1'], /^lp2p: ERR_USAGE: unknown option '--nope'/],
+      [['ping', '-c', 'x', '/ip4/127.0.0.1/tcp/1'], /^lp2p: ERR_INVALID_ARG_VALUE: option '-c, --count <n>' argument 'x' is invalid/],
+      [['ping', 'not-a-peer'], /^lp2p: ERR_INVALID_PEER_ID: "not-a-peer" is not a peer address: give a multiaddr/]
+    ]
+    for (const [args, re] of cases) {
+      const res = await run(args)
+      assert.notEqual(res.code, 0, args.join(' '))
+      assert.match(res.stderr, re)
+      assert.equal(res.stderr.trim().split('\n').length, 1, res.stderr)
+      assert.doesNotMatch(res.stderr, /commander\./)
+    }
   })
 
   it('rejects a bad multiaddr and a bad key file with codes', async () => {
