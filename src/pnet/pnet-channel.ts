@@ -120,6 +120,11 @@ export class PnetChannel extends CodecChannel {
     lower.write(codec.nonce)
   }
 
+  /** True once the remote's first bytes decrypted to the expected prefix. */
+  get verified (): boolean {
+    return this.#codec.verified
+  }
+
   /** The ERR_PNET_MISMATCH this channel failed with, if it did. */
   get error (): Lp2pError | undefined {
     return this.#error

@@ -222,8 +222,10 @@ export class Upgrader {
       }
     } catch (err) {
       // A stranger to our private network: say so, not what the next step saw of it.
+      // A failure (a timeout) before the remote proved the key is that step's too: a
+      // peer without the key may just wait for bytes that never make sense to it.
       const cause = pnet?.error ?? err
-      if (pnet?.error !== undefined) step = 'private-network'
+      if (pnet !== undefined && !pnet.verified) step = 'private-network'
       const error = cause instanceof UpgradeError ? cause : new UpgradeError(step, direction, cause)
       trace?.('upgrade', `failed at ${step}: ${error.message}`)
       raw.destroy(error)
