@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `lp2p` command: `listen`, `ping`, `id`. Errors go to stderr as one line with the
+ * The `lp2p` command: `listen`, `ping`, `id`, `perf`, `echo`. Errors go to stderr as one line with the
  * error code, and the exit status is non-zero.
  */
 import { existsSync } from 'node:fs'
@@ -14,6 +14,8 @@ import { nonNegativeInt, positiveInt } from './args.js'
 import { defaultKeyPath } from './key-path.js'
 import { jsonLine, reportError, untilSignal } from './output.js'
 import { registerPerfCommand, servePerf } from './perf.js'
+import { registerEchoCommand } from './echo.js'
+import { addNodeSecurityFlags, nodeSecurityOptions, type NodeSecurityFlags } from './node-security.js'
 
 /** Default listen address of `lp2p listen`: every IPv4 interface, a free port. */
 const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/0'
@@ -32,14 +34,14 @@ program
   .description('A libp2p node: TCP, Noise and TLS, yamux, ping, identify, echo, perf.')
   .version(VERSION)
 
-program.command('listen')
+addNodeSecurityFlags(program.command('listen')
   .description('start a node that serves ping, identify, /echo/1.0.0 and /perf/1.0.0 until interrupted')
   .option('-l, --listen <multiaddr...>', 'addresses to listen on', [DEFAULT_LISTEN])
   .option('-k, --key <file>', 'identity key file (default: $LP2P_KEY or ~/.lp2p/identity.json if present)')
-  .option('--json', 'print one JSON line {"peerId", "multiaddrs"} once listening')
-  .action(async (opts: { listen: string[], key?: string, json?: boolean }) => {
+  .option('--json', 'print one JSON line {"peerId", "multiaddrs"} once listening'))
+  .action(async (opts: { listen: string[], key?: string, json?: boolean } & NodeSecurityFlags) => {
     const { key, source } = await loadIdentity(opts.key)
-    const node = createNode({ privateKey: key, listen: opts.listen })
+    const node = createNode({ privateKey: key, listen: opts.listen, ...await nodeSecurityOptions(opts) })
     node.handle(ECHO_PROTOCOL, (stream) => { handleEcho(stream) }, { maxInboundStreams: 64 })
     servePerf(node)
     await node.start()
@@ -55,16 +57,16 @@ program.command('listen')
     await node.stop()
   })
 
-program.command('ping')
+addNodeSecurityFlags(program.command('ping')
   .description('dial a peer and measure round trips with /ipfs/ping/1.0.0')
   .argument('<multiaddr>', 'the peer address, e.g. /ip4/127.0.0.1/tcp/4001/p2p/12D3Koo...')
   .option('-c, --count <n>', 'pings to send', positiveInt, 4)
   .option('-i, --interval <ms>', 'pause between pings in ms', nonNegativeInt, 1000)
   .option('-k, --key <file>', 'identity key file (default: a new key)')
-  .option('--json', 'print JSON lines instead of text')
-  .action(async (addr: string, opts: { count: number, interval: number, key?: string, json?: boolean }) => {
+  .option('--json', 'print JSON lines instead of text'))
+  .action(async (addr: string, opts: { count: number, interval: number, key?: string, json?: boolean } & NodeSecurityFlags) => {
     const key = opts.key !== undefined ? await loadKeyFile(opts.key) : generateKeyPair('Ed25519')
-    const node = createNode({ privateKey: key })
+    const node = createNode({ privateKey: key, ...await nodeSecurityOptions(opts) })
     await node.start()
     try {
       const started = performance.now()
@@ -125,6 +127,7 @@ function round (ms: number): number {
 }
 
 registerPerfCommand(program)
+registerEchoCommand(program)
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   reportError(err)

@@ -7,8 +7,8 @@
  *   in `connectionEncrypters` (or `--security ...,secio` in the CLI).
  * - `legacy: true`, so the upgrader proposes it after every other protocol, whatever
  *   the list's order.
- * - Creating it emits one DeprecationWarning per process (`process.emitWarning`, code
- *   `LP2P_SECIO`): one line on stderr, silenced by `--no-deprecation` like any other.
+ * - Creating it writes one deprecation warning per process (`[LP2P_SECIO]`): one line
+ *   on stderr, silenced by `--no-deprecation` like Node's own.
  * - The handshake is the pure machine of `handshake.ts`, run by the shared driver
  *   (`../handshake-run.ts`); the session is a {@link SecioChannel}. No muxer is agreed
  *   inside SECIO: the upgrader negotiates it with multistream-select over the channel.
@@ -38,14 +38,16 @@ export interface SecioOptions extends Partial<SecioPreferences> {
 
 let warned = false
 
-/** Emits the deprecation warning once per process. */
+/**
+ * Writes the deprecation warning once per process, as one line on stderr (Node's
+ * `emitWarning` would add a second line of advice); `--no-deprecation` silences it,
+ * as it does Node's own deprecation warnings.
+ */
 function warnOnce (): void {
   if (warned) return
   warned = true
-  process.emitWarning('SECIO (/secio/1.0.0) is deprecated by the libp2p specs; enable it only for peers that speak nothing newer', {
-    type: 'DeprecationWarning',
-    code: 'LP2P_SECIO'
-  })
+  if (process.noDeprecation === true) return
+  process.stderr.write('lp2p: DeprecationWarning [LP2P_SECIO]: SECIO (/secio/1.0.0) is deprecated by the libp2p specs; enable it only for peers that speak nothing newer\n')
 }
 
 /** Creates the SECIO security protocol (opt-in legacy; see the module comment). */

@@ -142,13 +142,16 @@ describe('secio(): handshake over a channel', () => {
     p.initiator.channel.destroy()
   })
 
-  it('emits one DeprecationWarning per process, however many times it is enabled', () => {
+  it('writes one deprecation line per process, however many times it is enabled; --no-deprecation silences it', () => {
     const script = "import { secio } from './src/security/secio/index.ts'; secio(); secio(); secio({ ciphers: ['AES-128'] })"
     const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 })
     assert.equal(res.status, 0, res.stderr)
     const lines = res.stderr.split('\n').filter((l) => l.includes('LP2P_SECIO'))
     assert.equal(lines.length, 1, res.stderr)
-    assert.match(lines[0] as string, /DeprecationWarning: SECIO .* is deprecated/)
+    assert.match(lines[0] as string, /^lp2p: DeprecationWarning \[LP2P_SECIO\]: SECIO .* is deprecated/)
+    assert.equal(res.stderr.trim().split('\n').length, 1, 'one line in all')
+    const quiet = spawnSync(process.execPath, ['--no-deprecation', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 })
+    assert.equal(quiet.stderr, '')
   })
 
   it('refuses unknown or empty algorithm preferences with a RangeError', () => {
