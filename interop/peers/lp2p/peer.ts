@@ -220,4 +220,8 @@ async function main (): Promise<void> {
   process.exit(0)
 }
 
-main().catch((err: unknown) => fail(err instanceof Error ? (err.stack ?? err.message) : String(err)))
+// The stable code first (the driver checks it, e.g. ERR_PNET_MISMATCH), then the stack.
+main().catch((err: unknown) => {
+  const code = (err as { code?: unknown })?.code
+  fail(`${typeof code === 'string' ? `${code}: ` : ''}${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
+})

@@ -55,6 +55,14 @@ async function toNonce (s: ReturnType<typeof setup>, peer: SecioPeer): Promise<v
   peer.keysFrom(await s.next())
 }
 
+/** An honest handshake to the end; the secure channel's collector and the peer. */
+async function established (s: ReturnType<typeof setup>): Promise<{ peer: SecioPeer, c: ReturnType<typeof collect> }> {
+  const peer = new SecioPeer()
+  await toNonce(s, peer)
+  s.theirs.write(peer.seal(peer.remoteNonce as Uint8Array))
+  return { peer, c: collect((await s.result).channel) }
+}
+
 describe('SECIO against hostile peers', () => {
   it('an oversize handshake frame: ERR_MESSAGE_TOO_LARGE before the body arrives, connection closed', async () => {
     const s = setup()
@@ -66,11 +74,7 @@ describe('SECIO against hostile peers', () => {
 
   it('an oversize packet after the handshake: the channel closes with ERR_MESSAGE_TOO_LARGE', async () => {
     const s = setup()
-    const peer = new SecioPeer()
-    await toNonce(s, peer)
-    s.theirs.write(peer.seal(peer.remoteNonce as Uint8Array))
-    const secure = await s.result
-    const c = collect(secure.channel)
+    const { c } = await established(s)
     const prefix = Buffer.alloc(4); prefix.writeUInt32BE(0x800000, 0)
     s.theirs.write(prefix)
     assert.ok(isLp2pError(await c.closedP, 'ERR_MESSAGE_TOO_LARGE'))
@@ -79,11 +83,7 @@ describe('SECIO against hostile peers', () => {
 
   it('a bad MAC after the handshake: data before it is delivered, then ERR_DECRYPTION_FAILED closes the channel', async () => {
     const s = setup()
-    const peer = new SecioPeer()
-    await toNonce(s, peer)
-    s.theirs.write(peer.seal(peer.remoteNonce as Uint8Array))
-    const secure = await s.result
-    const c = collect(secure.channel)
+    const { peer, c } = await established(s)
     const good = peer.seal(Buffer.from('hello'))
     const bad = peer.seal(Buffer.from('world'))
     bad[bad.length - 1] = (bad[bad.length - 1] as number) ^ 1
@@ -96,10 +96,7 @@ describe('SECIO against hostile peers', () => {
   it('a packet shorter than its MAC, or a truncated one at the end: typed errors', async () => {
     for (const mode of ['short', 'truncated'] as const) {
       const s = setup()
-      const peer = new SecioPeer()
-      await toNonce(s, peer)
-      s.theirs.write(peer.seal(peer.remoteNonce as Uint8Array))
-      const c = collect((await s.result).channel)
+      const { peer, c } = await established(s)
       if (mode === 'short') {
         s.theirs.write(secioFrame(randomBytes(10)))
         assert.ok(isLp2pError(await c.closedP, 'ERR_INVALID_MESSAGE'))
