@@ -69,13 +69,10 @@ export class PnetCodec implements ChannelCodec {
     return this.#receive !== undefined && this.#expect === undefined
   }
 
+  /** One buffer: the chunks copied in, then XORed in place in one pass (aligned: a fresh buffer). */
   encode (chunks: readonly Uint8Array[], total: number): Uint8Array[] {
-    const out = Buffer.allocUnsafe(total)
-    let at = 0
-    for (const chunk of chunks) {
-      this.#send.xor(chunk, out.subarray(at, at + chunk.byteLength))
-      at += chunk.byteLength
-    }
+    const out = chunks.length === 1 ? Buffer.allocUnsafe(total) : Buffer.concat(chunks as Uint8Array[], total)
+    this.#send.xor(chunks.length === 1 ? chunks[0] as Uint8Array : out, out)
     return [out]
   }
 

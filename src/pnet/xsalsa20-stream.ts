@@ -18,6 +18,11 @@ export const XSALSA20_NONCE_BYTES = 24
 
 const ZERO_BLOCK = new Uint8Array(BLOCK)
 
+/** Size of the shared aligned scratch (a whole number of blocks): one TCP read's worth. */
+const SCRATCH_BYTES = 64 * 1024
+/** Shared by every stream: used synchronously, never across an await. */
+const scratch = new Uint8Array(SCRATCH_BYTES)
+
 export class XSalsa20Stream {
   readonly #key: Uint8Array
   readonly #nonce: Uint8Array
@@ -42,14 +47,36 @@ export class XSalsa20Stream {
     while (i < n && this.#spareAt < BLOCK) output[i] = (input[i++] as number) ^ (spare[this.#spareAt++] as number)
     const whole = (n - i) - ((n - i) % BLOCK)
     if (whole > 0) {
-      xsalsa20(this.#key, this.#nonce, input.subarray(i, i + whole), output.subarray(i, i + whole), this.#counter)
-      this.#counter += whole / BLOCK
+      this.#blocks(input.subarray(i, i + whole), output.subarray(i, i + whole))
       i += whole
     }
     if (i < n) {
       xsalsa20(this.#key, this.#nonce, ZERO_BLOCK, spare, this.#counter++)
       this.#spareAt = 0
       while (i < n) output[i] = (input[i++] as number) ^ (spare[this.#spareAt++] as number)
+    }
+  }
+
+  /**
+   * Whole blocks. @noble/ciphers XORs 32-bit words only when input and output start on
+   * a 4-byte boundary, and byte by byte otherwise (measured here: 265 vs 187 MB/s, and
+   * far worse inside a connection, where a chunk that ends mid-block leaves every next
+   * chunk's blocks unaligned); unaligned blocks go through an aligned scratch buffer,
+   * two memcpys, in slices of {@link SCRATCH_BYTES}.
+   */
+  #blocks (input: Uint8Array, output: Uint8Array): void {
+    if ((input.byteOffset & 3) === 0 && (output.byteOffset & 3) === 0) {
+      xsalsa20(this.#key, this.#nonce, input, output, this.#counter)
+      this.#counter += input.byteLength / BLOCK
+      return
+    }
+    for (let at = 0; at < input.byteLength; at += SCRATCH_BYTES) {
+      const len = Math.min(SCRATCH_BYTES, input.byteLength - at)
+      const work = scratch.subarray(0, len)
+      work.set(input.subarray(at, at + len))
+      xsalsa20(this.#key, this.#nonce, work, work, this.#counter)
+      this.#counter += len / BLOCK
+      output.set(work, at)
     }
   }
 }
