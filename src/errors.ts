@@ -49,6 +49,18 @@ export const codes = {
   /** An encrypted message failed authentication after the handshake. */
   ERR_DECRYPTION_FAILED: 'ERR_DECRYPTION_FAILED',
 
+  // --- private networks (pnet.md) ------------------------------------------------
+  /** A pre-shared key (or key file) that is not a valid `/key/swarm/psk/1.0.0/` key. */
+  ERR_INVALID_PSK: 'ERR_INVALID_PSK',
+  /**
+   * The remote is not in our private network: it holds another pre-shared key, or
+   * none (its first bytes did not decrypt to the multistream header, or it closed
+   * the connection before they came).
+   */
+  ERR_PNET_MISMATCH: 'ERR_PNET_MISMATCH',
+  /** A private network was configured with a transport that brings its own security (QUIC). */
+  ERR_PNET_UNSUPPORTED_TRANSPORT: 'ERR_PNET_UNSUPPORTED_TRANSPORT',
+
   // --- muxers and streams --------------------------------------------------------
   /** The remote violated the muxer protocol (unknown stream, window overrun, ...). */
   ERR_MUXER_PROTOCOL: 'ERR_MUXER_PROTOCOL',
@@ -192,7 +204,7 @@ export class DialError extends Lp2pError {
 }
 
 /** The steps of a connection upgrade (`connections/README.md`, "Upgrading Connections"). */
-export type UpgradeStep = 'security-negotiation' | 'security-handshake' | 'muxer-negotiation' | 'muxer'
+export type UpgradeStep = 'private-network' | 'security-negotiation' | 'security-handshake' | 'muxer-negotiation' | 'muxer'
 
 /**
  * A failed connection upgrade. `step` tells which step failed; `code` is the code of

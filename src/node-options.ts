@@ -25,6 +25,14 @@ export interface NodeOptions {
    * round trip on every dial).
    */
   connectionEncrypters?: SecurityProtocol[]
+  /**
+   * A private network's 32-byte pre-shared key (`specs/pnet.md`; read a key file with
+   * `loadPskFile`): every connection is encrypted with it before anything else, and
+   * peers without it are cut off at their first bytes (ERR_PNET_MISMATCH). Refused
+   * (ERR_PNET_UNSUPPORTED_TRANSPORT) with a transport that brings its own security.
+   * Default none.
+   */
+  psk?: Uint8Array
   /** Stream muxers in preference order. Default `[yamux()]`. */
   streamMuxers?: StreamMuxerFactory[]
   /** Peer metadata. Default an in-memory store. */

@@ -31,6 +31,7 @@ import { tcp } from './transport/tcp.js'
 import { webSockets } from './transport/websocket.js'
 import { noise } from './security/noise/index.js'
 import { tls } from './security/tls/index.js'
+import { checkPnetTransports } from './pnet/index.js'
 import { yamux } from './muxer/yamux/index.js'
 import { handlePing, ping, PING_MAX_INBOUND_STREAMS, PING_PROTOCOL, type PingOptions } from './protocols/ping.js'
 import {
@@ -94,6 +95,7 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
     this.peerStore = options.peerStore ?? new MemoryPeerStore()
     this.agentVersion = options.agentVersion ?? `lp2p/${VERSION} node/${process.versions.node}`
     this.#transports = options.transports ?? [tcp(), webSockets()]
+    if (options.psk !== undefined) checkPnetTransports(this.#transports)
     // Default: accept Noise and TLS, dial with Noise alone so the dialer can negotiate
     // it lazily (one round trip less per connection). Every libp2p implementation
     // speaks Noise; go-libp2p proposes TLS first and gets it.
@@ -103,6 +105,7 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
       security: options.connectionEncrypters ?? [defaultNoise, tls()],
       ...(options.connectionEncrypters === undefined ? { outboundSecurity: [defaultNoise] } : {}),
       muxers: options.streamMuxers ?? [yamux()],
+      ...(options.psk !== undefined ? { psk: options.psk } : {}),
       ...(options.timeouts?.inboundUpgrade !== undefined ? { inboundUpgradeTimeout: options.timeouts.inboundUpgrade } : {})
     })
     this.#connections = new ConnectionManager(options.limits ?? {}, {

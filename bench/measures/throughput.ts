@@ -24,11 +24,20 @@ import { gbps, rotate, type Ctx, type MeasureResult } from './common.js'
 const PAIRS = {
   'tls+yamux': { label: 'TLS + yamux', stack: { security: 'tls', muxer: 'yamux' } },
   'noise+mplex': { label: 'Noise + mplex', stack: { security: 'noise', muxer: 'mplex' } },
-  'tls+mplex': { label: 'TLS + mplex', stack: { security: 'tls', muxer: 'mplex' } }
+  'tls+mplex': { label: 'TLS + mplex', stack: { security: 'tls', muxer: 'mplex' } },
+  'secio+yamux': { label: 'SECIO + yamux', stack: { security: 'secio', muxer: 'yamux' } },
+  'pnet+noise+yamux': { label: 'pnet + Noise + yamux', stack: { security: 'noise', muxer: 'yamux', pnet: true } }
 } as const satisfies Record<string, { label: string, stack: StackChoice }>
 type PairName = keyof typeof PAIRS
 const PAIR_NAMES = Object.keys(PAIRS) as PairName[]
 const TLS_NOTE = 'TLS 1.3 negotiates TLS_AES_256_GCM_SHA384 here (Node\'s default; lp2p sets no ciphers), not ChaCha20-Poly1305: the ChaCha ceilings are only a reference for this row'
+/** What the other rows run instead of the Noise pair the ceilings model. */
+const STACK_NOTES: Partial<Record<PairName, string>> = {
+  'tls+yamux': TLS_NOTE,
+  'tls+mplex': TLS_NOTE,
+  'secio+yamux': 'SECIO agrees AES-256-CTR + HMAC-SHA256 between two lp2p nodes (node:crypto; 64 KiB packets); the ChaCha ceilings are only a reference for this row',
+  'pnet+noise+yamux': 'Noise inside a private network: every byte also XORed with XSalsa20 (@noble/ciphers, pure JS) both ways'
+}
 
 /** A perf-protocol side: one of the two implementations, or lp2p on another pair. */
 type Side = 'lp2p' | 'js' | PairName
@@ -114,8 +123,9 @@ export async function measureThroughput (ctx: Ctx): Promise<MeasureResult> {
     row('throughput.upload', `one stream upload, ${mib} MiB`, 'Gbit/s', up.lp2p, up.js, { target: target(up.lp2p), note: shares(up.lp2p, up.js) }),
     row('throughput.download', `one stream download, ${mib} MiB`, 'Gbit/s', down.lp2p, down.js, { target: target(down.lp2p), note: shares(down.lp2p, down.js) }),
     ...PAIR_NAMES.flatMap((name) => {
-      const { label, stack } = PAIRS[name]
-      const note = (v: number[]): string => `lp2p only; ${stack.security === 'tls' ? `${TLS_NOTE}; ` : ''}${shares(v)}`
+      const { label } = PAIRS[name]
+      const extra = STACK_NOTES[name]
+      const note = (v: number[]): string => `lp2p only; ${extra !== undefined ? `${extra}; ` : ''}${shares(v)}`
       return [
         row(`throughput.${name}.upload`, `  ${label}: upload`, 'Gbit/s', up[name], undefined, { note: note(up[name]) }),
         row(`throughput.${name}.download`, `  ${label}: download`, 'Gbit/s', down[name], undefined, { note: note(down[name]) })

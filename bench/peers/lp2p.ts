@@ -9,6 +9,7 @@ import { createNode, type Lp2pNode } from '../../dist/src/node.js'
 import type { NodeOptions } from '../../dist/src/node-options.js'
 import { mplex } from '../../dist/src/muxer/mplex/index.js'
 import { tls } from '../../dist/src/security/tls/index.js'
+import { secio } from '../../dist/src/security/secio/index.js'
 import type { Connection } from '../../dist/src/interfaces/connection.js'
 import { ECHO_PROTOCOL, handleEcho } from '../../dist/src/protocols/echo.js'
 import { ping } from '../../dist/src/protocols/ping.js'
@@ -47,11 +48,16 @@ function wrap (conn: Connection): BenchConn {
   }
 }
 
+/** The private network key of the bench peers: any 32 bytes both sides share. */
+const BENCH_PSK = new Uint8Array(32).fill(0x42)
+
 /** The node's security and muxer: the defaults (Noise, yamux) unless the measure asks for others. */
-function stack (choice: StackChoice): Pick<NodeOptions, 'connectionEncrypters' | 'streamMuxers'> {
+function stack (choice: StackChoice): Pick<NodeOptions, 'connectionEncrypters' | 'streamMuxers' | 'psk'> {
   return {
     ...(choice.security === 'tls' ? { connectionEncrypters: [tls()] } : {}),
-    ...(choice.muxer === 'mplex' ? { streamMuxers: [mplex()] } : {})
+    ...(choice.security === 'secio' ? { connectionEncrypters: [secio()] } : {}),
+    ...(choice.muxer === 'mplex' ? { streamMuxers: [mplex()] } : {}),
+    ...(choice.pnet === true ? { psk: BENCH_PSK } : {})
   }
 }
 

@@ -34,12 +34,14 @@ export interface BenchConn {
 }
 
 /**
- * The security protocol and muxer a node offers (the default: Noise and yamux). Only
- * lp2p runs the others in the benchmark; js-libp2p 3 refuses them.
+ * The security protocol and muxer a node offers (the default: Noise and yamux), and
+ * whether it is in a private network (both bench peers then share one fixed PSK).
+ * Only lp2p runs the others in the benchmark; js-libp2p 3 refuses them.
  */
 export interface StackChoice {
-  security?: 'noise' | 'tls'
+  security?: 'noise' | 'tls' | 'secio'
   muxer?: 'yamux' | 'mplex'
+  pnet?: boolean
 }
 
 export interface NodeOptions extends StackChoice {

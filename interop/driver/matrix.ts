@@ -4,14 +4,23 @@
  * runner (`run-pair.ts`) executes what this plans and `report.ts` renders it.
  *
  * A case is one dialer and one listener with one transport/security/muxer combination
- * and one key type per side. Two kinds of columns:
+ * and one key type per side. Four kinds of columns:
  * - combinations: every transport x security x muxer, both sides on Ed25519 keys;
  * - key types: each non-default key type on the base combination (tcp/noise/yamux,
- *   the one every implementation has), so each key type crosses the wire.
+ *   the one every implementation has), so each key type crosses the wire;
+ * - the legacy and test-only security protocols (SECIO, plaintext), one column each
+ *   on tcp/yamux: off by default everywhere, so not worth the whole grid;
+ * - private networks on the base combination: a PSK both sides share (must pass), and
+ *   a different PSK on each side (must be refused: the dialer fails).
  */
 
 export const TRANSPORTS = ['tcp', 'ws'] as const
 export const SECURITY = ['noise', 'tls'] as const
+/** Security protocols with one column each (tcp/<security>/yamux) rather than the whole grid. */
+export const EXTRA_SECURITY = ['secio', 'plaintext'] as const
+/** Private network columns: `pnet:shared` must pass, `pnet:wrong-psk` must be refused. */
+export const PNET_MODES = ['shared', 'wrong-psk'] as const
+export type PnetMode = (typeof PNET_MODES)[number]
 export const MUXERS = ['yamux', 'mplex'] as const
 export const KEY_TYPES = ['ed25519', 'secp256k1', 'ecdsa', 'rsa'] as const
 export const DEFAULT_KEY = 'ed25519'
@@ -28,6 +37,8 @@ export interface Capabilities {
   security: string[]
   muxers: string[]
   keyTypes: string[]
+  /** Private networks with a pre-shared key (pnet.md). */
+  pnet?: boolean
 }
 
 /** One line of `interop/unsupported.json`. */
@@ -41,6 +52,8 @@ export interface UnsupportedEntry {
   keyType?: string
   /** For keyType entries: 'host-key' (cannot use it itself), 'remote' (rejects it from a remote), absent = both. */
   scope?: 'host-key' | 'remote'
+  /** Only the private network cases (pnet: true); alone, the implementation has no private networks. */
+  pnet?: boolean
   reason: string
 }
 
@@ -62,6 +75,8 @@ export interface Case {
   combo: Combo
   dialerKey: string
   listenerKey: string
+  /** A private network case: both sides get a PSK, the same one or different ones. */
+  pnet?: PnetMode
 }
 
 export type Skip = { kind: 'unsupported' | 'lp2p-unsupported', reason: string }
@@ -91,13 +106,14 @@ export function referenceCapabilities (entries: UnsupportedEntry[]): Capabilitie
     e.muxer !== undefined || e.role !== undefined || e.peer !== undefined
   return {
     transports: TRANSPORTS.filter((t) => !whole('transport', t)),
-    security: SECURITY.filter((s) => !whole('security', s)),
+    security: [...SECURITY, ...EXTRA_SECURITY].filter((s) => !whole('security', s)),
     muxers: MUXERS.filter((m) => !whole('muxer', m)),
-    keyTypes: KEY_TYPES.filter((k) => !entries.some((e) => e.keyType === k && e.scope !== 'remote' && !limited(e)))
+    keyTypes: KEY_TYPES.filter((k) => !entries.some((e) => e.keyType === k && e.scope !== 'remote' && !limited(e))),
+    pnet: !entries.some((e) => e.pnet === true && Object.keys(e).filter((k) => k !== 'reason').length === 1)
   }
 }
 
-interface Side { impl: Implementation, role: Role, key: string, remoteKey: string, remote: string }
+interface Side { impl: Implementation, role: Role, key: string, remoteKey: string, remote: string, pnet: PnetMode | undefined }
 
 /** Why one side cannot run this case, or undefined. */
 function sideSkip (side: Side, combo: Combo): Skip | undefined {
@@ -108,7 +124,9 @@ function sideSkip (side: Side, combo: Combo): Skip | undefined {
   if (!caps.security.includes(combo.security)) return { kind, reason: `${impl.name}: no ${combo.security}` }
   if (!caps.muxers.includes(combo.muxer)) return { kind, reason: `${impl.name}: no ${combo.muxer}` }
   if (!caps.keyTypes.includes(key)) return { kind, reason: `${impl.name}: no ${key} host key` }
+  if (side.pnet !== undefined && caps.pnet !== true) return { kind, reason: `${impl.name}: no private networks` }
   for (const e of impl.unsupported) {
+    if (e.pnet === true && side.pnet === undefined) continue
     if (e.transport !== undefined && e.transport !== combo.transport) continue
     if (e.security !== undefined && e.security !== combo.security) continue
     if (e.muxer !== undefined && e.muxer !== combo.muxer) continue
@@ -145,11 +163,12 @@ export function rowLabel (dialer: string, listener: string): string {
 export function planPair (dialer: Implementation, listener: Implementation): PlannedCase[] {
   const row = rowLabel(dialer.name, listener.name)
   const out: PlannedCase[] = []
-  const add = (column: string, combo: Combo, dialerKey: string, listenerKey: string, forced?: Skip): void => {
+  const add = (column: string, combo: Combo, dialerKey: string, listenerKey: string, forced?: Skip, pnet?: PnetMode): void => {
     const skip = forced ??
-      sideSkip({ impl: dialer, role: 'dialer', key: dialerKey, remoteKey: listenerKey, remote: listener.name }, combo) ??
-      sideSkip({ impl: listener, role: 'listener', key: listenerKey, remoteKey: dialerKey, remote: dialer.name }, combo)
+      sideSkip({ impl: dialer, role: 'dialer', key: dialerKey, remoteKey: listenerKey, remote: listener.name, pnet }, combo) ??
+      sideSkip({ impl: listener, role: 'listener', key: listenerKey, remoteKey: dialerKey, remote: dialer.name, pnet }, combo)
     const planned: PlannedCase = { id: `${row} ${column}`, row, column, dialer: dialer.name, listener: listener.name, combo, dialerKey, listenerKey }
+    if (pnet !== undefined) planned.pnet = pnet
     if (skip !== undefined) planned.skip = skip
     out.push(planned)
   }
@@ -169,6 +188,11 @@ export function planPair (dialer: Implementation, listener: Implementation): Pla
       add(column, BASE_COMBO, keys[0], keys[1])
     }
   }
+  for (const security of EXTRA_SECURITY) {
+    const combo = { transport: 'tcp', security, muxer: 'yamux' }
+    add(comboLabel(combo), combo, DEFAULT_KEY, DEFAULT_KEY)
+  }
+  for (const mode of PNET_MODES) add(`pnet:${mode}`, BASE_COMBO, DEFAULT_KEY, DEFAULT_KEY, undefined, mode)
   return out
 }
 

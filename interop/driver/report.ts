@@ -11,6 +11,8 @@ export type CellStatus = 'pass' | 'FAIL' | 'unsupported' | 'lp2p-unsupported' | 
 export interface Cell {
   status: CellStatus
   handshakeMillis?: number
+  /** A case that must be refused (pnet:wrong-psk) was, after this many ms. */
+  refusedMillis?: number
   reason?: string
 }
 
@@ -37,6 +39,7 @@ export function buildMatrix (cases: PlannedCase[], results: Map<string, CaseResu
       if (r.status === 'pass') {
         cell = expectFail ? { status: 'UNEXPECTED-PASS' } : { status: 'pass' }
         if (r.handshakePlusOneRTTMillis !== undefined) cell.handshakeMillis = r.handshakePlusOneRTTMillis
+        if (r.refusedMillis !== undefined) cell.refusedMillis = r.refusedMillis
       } else {
         cell = expectFail ? { status: 'expected-fail' } : { status: 'FAIL' }
         if (r.error !== undefined) cell.reason = r.error
@@ -60,6 +63,7 @@ const SHORT: Record<CellStatus, string> = {
 export function cellText (cell: Cell | undefined): string {
   if (cell === undefined) return ''
   const text = SHORT[cell.status]
+  if (cell.refusedMillis !== undefined) return `refused ${cell.refusedMillis}ms`
   return cell.handshakeMillis !== undefined ? `${text} ${Math.round(cell.handshakeMillis)}ms` : text
 }
 

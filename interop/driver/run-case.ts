@@ -8,6 +8,7 @@
  * of each stream), since a misbehaving peer may print without end.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import type { PeerCommand } from './peers.js'
 import type { Case } from './matrix.js'
 
@@ -24,6 +25,8 @@ export interface CaseResult {
   handshakePlusOneRTTMillis?: number
   pingRTTMillis?: number
   remoteAgent?: string
+  /** A `pnet:wrong-psk` case: the dialer failed as it must, after this many ms. */
+  refusedMillis?: number
   /** What failed, one line. */
   error?: string
   dialerStderr?: string
@@ -124,15 +127,36 @@ export function checkDialerResult (line: Record<string, unknown> | undefined): s
   return undefined
 }
 
-function caseEnv (c: Case, role: 'listener' | 'dialer', key: string, timeoutSecs: number): Record<string, string> {
+function caseEnv (c: Case, role: 'listener' | 'dialer', key: string, timeoutSecs: number, psk: string | undefined): Record<string, string> {
   return {
     INTEROP_ROLE: role,
     INTEROP_TRANSPORT: c.combo.transport,
     INTEROP_SECURITY: c.combo.security,
     INTEROP_MUXER: c.combo.muxer,
     INTEROP_KEY_TYPE: key,
-    INTEROP_TIMEOUT_SECS: String(timeoutSecs)
+    INTEROP_TIMEOUT_SECS: String(timeoutSecs),
+    ...(psk !== undefined ? { INTEROP_PSK: psk } : {})
   }
+}
+
+/**
+ * The PSKs (64 hex digits) of a private network case, listener's then dialer's: fresh
+ * for each case, the same for `shared`, different for `wrong-psk`.
+ */
+export function casePsks (c: Case): [string | undefined, string | undefined] {
+  if (c.pnet === undefined) return [undefined, undefined]
+  const listener = randomBytes(32).toString('hex')
+  return [listener, c.pnet === 'shared' ? listener : randomBytes(32).toString('hex')]
+}
+
+/**
+ * A `pnet:wrong-psk` case passes when the dialer fails on its own, before its timeout,
+ * without a result line; lp2p as the dialer must also name the reason (ERR_PNET_MISMATCH).
+ */
+export function judgeRefusal (c: Case, code: number | string, stdout: string, stderr: string): string | undefined {
+  if (code === 0 || findJsonLine(stdout, 'echoOk') !== undefined) return 'the dialer connected although the PSKs differ'
+  if (c.dialer === 'lp2p' && !stderr.includes('ERR_PNET_MISMATCH')) return 'lp2p refused, but without ERR_PNET_MISMATCH'
+  return undefined
 }
 
 export async function runCase (c: Case, commands: Map<string, PeerCommand>, options: RunOptions): Promise<CaseResult> {
@@ -143,7 +167,8 @@ export async function runCase (c: Case, commands: Map<string, PeerCommand>, opti
     return found
   }
   const extra = (name: string): Record<string, string> => name === 'lp2p' ? options.lp2pEnv : {}
-  const listener = start(cmd(c.listener), { ...caseEnv(c, 'listener', c.listenerKey, options.timeoutSecs), ...extra(c.listener) })
+  const [listenerPsk, dialerPsk] = casePsks(c)
+  const listener = start(cmd(c.listener), { ...caseEnv(c, 'listener', c.listenerKey, options.timeoutSecs, listenerPsk), ...extra(c.listener) })
   let dialer: Started | undefined
   const result = (status: 'pass' | 'fail', fields: Partial<CaseResult>): CaseResult => ({
     id: c.id,
@@ -166,11 +191,16 @@ export async function runCase (c: Case, commands: Map<string, PeerCommand>, opti
     if (addr instanceof Error) return result('fail', { error: addr.message })
     if (!addr.includes('/p2p/')) return result('fail', { error: `listener address lacks /p2p/: ${addr}` })
 
-    dialer = start(cmd(c.dialer), { ...caseEnv(c, 'dialer', c.dialerKey, options.timeoutSecs), INTEROP_REMOTE_ADDR: addr, ...extra(c.dialer) })
+    const dialStarted = performance.now()
+    dialer = start(cmd(c.dialer), { ...caseEnv(c, 'dialer', c.dialerKey, options.timeoutSecs, dialerPsk), INTEROP_REMOTE_ADDR: addr, ...extra(c.dialer) })
     const limit = delay(options.timeoutSecs * 1000 + DIALER_GRACE_MS, 'driver-timeout' as const)
     const code = await Promise.race([dialer.exited, limit.promise])
     limit.cancel()
     if (code === 'driver-timeout') return result('fail', { error: `dialer still running after ${options.timeoutSecs} s + grace: killed` })
+    if (c.pnet === 'wrong-psk') {
+      const wrong = judgeRefusal(c, code, dialer.stdout.text, dialer.stderr.text)
+      return wrong !== undefined ? result('fail', { error: wrong }) : result('pass', { refusedMillis: Math.round(performance.now() - dialStarted) })
+    }
     const line = findJsonLine(dialer.stdout.text, 'echoOk')
     if (code !== 0) return result('fail', { error: `dialer exited with ${code}` })
     const problem = checkDialerResult(line)

@@ -5,11 +5,12 @@ import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import {
   allCombos, KEY_TYPES, MUXERS, planMatrix, planPair, planPairs, referenceCapabilities, SECURITY, TRANSPORTS,
-  type Capabilities, type Implementation, type UnsupportedEntry
+  type Capabilities, type Implementation, type PlannedCase, type UnsupportedEntry
 } from '../driver/matrix.js'
+import { casePsks, judgeRefusal } from '../driver/run-case.js'
 import { INTEROP_DIR } from '../driver/peers.js'
 
-const FULL: Capabilities = { transports: [...TRANSPORTS], security: [...SECURITY], muxers: [...MUXERS], keyTypes: [...KEY_TYPES] }
+const FULL: Capabilities = { transports: [...TRANSPORTS], security: [...SECURITY, 'secio', 'plaintext'], muxers: [...MUXERS], keyTypes: [...KEY_TYPES], pnet: true }
 
 function ref (name: string, unsupported: UnsupportedEntry[] = []): Implementation {
   return { name, isLp2p: false, capabilities: referenceCapabilities(unsupported), unsupported }
@@ -20,15 +21,37 @@ function lp2p (caps: Partial<Capabilities> = {}): Implementation {
 }
 
 describe('interop matrix planning', () => {
-  it('has 8 combinations and 3 key columns per pair', () => {
+  it('has 8 combinations, 3 key columns, SECIO, plaintext and 2 private network columns per pair', () => {
     assert.equal(allCombos().length, 8)
     const cases = planPair(ref('a'), ref('b'))
     assert.deepEqual(cases.map((c) => c.column), [
       'tcp/noise/yamux', 'tcp/noise/mplex', 'tcp/tls/yamux', 'tcp/tls/mplex',
       'ws/noise/yamux', 'ws/noise/mplex', 'ws/tls/yamux', 'ws/tls/mplex',
-      'key:secp256k1', 'key:ecdsa', 'key:rsa'
+      'key:secp256k1', 'key:ecdsa', 'key:rsa', 'tcp/secio/yamux', 'tcp/plaintext/yamux', 'pnet:shared', 'pnet:wrong-psk'
     ])
     assert.ok(cases.every((c) => c.skip === undefined))
+    assert.deepEqual(cases.filter((c) => c.pnet !== undefined).map((c) => [c.pnet, c.combo.security]), [['shared', 'noise'], ['wrong-psk', 'noise']])
+  })
+
+  it('skips private network cases for an implementation without them, and only those', () => {
+    const cases = planPair(ref('a', [{ pnet: true, reason: 'none' }]), ref('b'))
+    assert.deepEqual(cases.filter((c) => c.skip !== undefined).map((c) => c.column), ['pnet:shared', 'pnet:wrong-psk'])
+    const lp = planPair(lp2p({ pnet: false }), ref('b'))
+    assert.deepEqual(lp.filter((c) => c.skip?.kind === 'lp2p-unsupported').map((c) => c.column), ['pnet:shared', 'pnet:wrong-psk'])
+    const noSecio = planPair(ref('a', [{ security: 'secio', reason: 'gone' }]), ref('b'))
+    assert.deepEqual(noSecio.filter((c) => c.skip !== undefined).map((c) => c.column), ['tcp/secio/yamux'])
+  })
+
+  it('a wrong-PSK case passes only when the dialer failed, and lp2p must say ERR_PNET_MISMATCH', () => {
+    const c = planPair(lp2p(), ref('b')).find((x) => x.pnet === 'wrong-psk') as PlannedCase
+    assert.equal(judgeRefusal(c, 1, '', 'lp2p: ERR_PNET_MISMATCH: ...'), undefined)
+    assert.match(judgeRefusal(c, 1, '', 'some other error') ?? '', /ERR_PNET_MISMATCH/)
+    assert.match(judgeRefusal(c, 0, '{"echoOk": true}', '') ?? '', /connected/)
+    const [l, d] = casePsks(c)
+    assert.ok(l !== undefined && d !== undefined && l !== d && l.length === 64)
+    const shared = planPair(lp2p(), ref('b')).find((x) => x.pnet === 'shared') as PlannedCase
+    const [sl, sd] = casePsks(shared)
+    assert.equal(sl, sd)
   })
 
   it('runs lp2p against every reference in both directions and against itself', () => {
@@ -63,7 +86,7 @@ describe('interop matrix planning', () => {
 
   it('limits peer- and role-scoped entries to those cases', () => {
     const py = ref('python', [{ security: 'tls', peer: ['js'], reason: 'tls mismatch' }, { muxer: 'mplex', role: 'dialer', peer: 'js', reason: 'stall' }])
-    assert.deepEqual(py.capabilities.security, ['noise', 'tls'])
+    assert.deepEqual(py.capabilities.security, ['noise', 'tls', 'secio', 'plaintext'])
     const js = ref('js'); const go = ref('go')
     const find = (d: Implementation, l: Implementation, col: string): string | undefined => planPair(d, l).find((c) => c.column === col)?.skip?.kind
     assert.equal(find(py, js, 'tcp/tls/yamux'), 'unsupported')
@@ -94,7 +117,7 @@ describe('interop matrix planning', () => {
 
   it('reads the committed unsupported.json: every entry has a reason and known fields', () => {
     const raw = JSON.parse(readFileSync(join(INTEROP_DIR, 'unsupported.json'), 'utf8')) as Record<string, unknown>
-    const fields = new Set(['transport', 'security', 'muxer', 'role', 'peer', 'keyType', 'scope', 'reason'])
+    const fields = new Set(['transport', 'security', 'muxer', 'role', 'peer', 'keyType', 'scope', 'pnet', 'reason'])
     for (const [name, entries] of Object.entries(raw)) {
       if (name.startsWith('$')) continue
       assert.ok(Array.isArray(entries), name)

@@ -8,6 +8,7 @@ import type { Command } from 'commander'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { DialProgress } from '../dialer/dialer.js'
 import type { Lp2pNode } from '../node.js'
+import { addNodeSecurityFlags, type NodeSecurityFlags } from './node-security.js'
 import { jsonLine } from './output.js'
 import { parseCliTarget } from './target.js'
 
@@ -102,16 +103,16 @@ export async function dialAndReport (node: Lp2pNode, targetText: string, opts: D
   }
 }
 
-export function registerDialCommand (program: Command, makeNode: (opts: { key?: string, dataDir?: string, memory?: boolean }) => Promise<Lp2pNode>): void {
-  program.command('dial')
+export function registerDialCommand (program: Command, makeNode: (opts: { key?: string, dataDir?: string, memory?: boolean } & NodeSecurityFlags) => Promise<Lp2pNode>): void {
+  addNodeSecurityFlags(program.command('dial')
     .description('dial a peer (by peer id from the peer store, or by address) and print each address tried')
     .argument('<target>', 'a peer id, a multiaddr, or host:port')
     .option('-k, --key <file>', 'identity key file (default: a new key)')
     .option('-d, --data-dir <dir>', 'data directory holding the peer store (default: $LP2P_DATA_DIR or ~/.lp2p)')
     .option('--memory', 'use an empty in-memory peer store')
     .option('--force', 'dial addresses in backoff or black-holed too')
-    .option('--json', 'print JSON lines instead of text')
-    .action(async (targetText: string, opts: DialCommandOptions & { key?: string, dataDir?: string, memory?: boolean }) => {
+    .option('--json', 'print JSON lines instead of text'))
+    .action(async (targetText: string, opts: DialCommandOptions & NodeSecurityFlags & { key?: string, dataDir?: string, memory?: boolean }) => {
       const node = await makeNode(opts)
       try {
         await dialAndReport(node, targetText, opts)

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `lp2p` command: `listen`, `ping`, `dial`, `id`, `perf`. Errors go to stderr as
- * one line with the error code (`lp2p: ERR_...: message`, commander's own errors
- * included), and the exit status is non-zero.
+ * The `lp2p` command: `listen`, `ping`, `dial`, `echo`, `id`, `perf`. Errors go to
+ * stderr as one line with the error code (`lp2p: ERR_...: message`, commander's own
+ * errors included), and the exit status is non-zero.
  */
 import { existsSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -19,6 +19,8 @@ import { registerDialCommand } from './dial.js'
 import { jsonLine, reportError, untilSignal } from './output.js'
 import { registerPerfCommand, servePerf } from './perf.js'
 import { parseCliTarget } from './target.js'
+import { registerEchoCommand } from './echo.js'
+import { addNodeSecurityFlags, nodeSecurityOptions, type NodeSecurityFlags } from './node-security.js'
 
 /** Default listen address of `lp2p listen`: every IPv4 interface, a free port. */
 const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/0'
@@ -33,9 +35,9 @@ async function loadIdentity (opts: DataDirOptions): Promise<{ key: PrivateKey, s
 }
 
 /** A started node for a client command (ping, dial): a new key unless `--key` names one. */
-async function clientNode (opts: DataDirOptions & { memory?: boolean }): Promise<Lp2pNode> {
+async function clientNode (opts: DataDirOptions & NodeSecurityFlags & { memory?: boolean }): Promise<Lp2pNode> {
   const key = opts.key !== undefined ? await loadKeyFile(keyPath(opts)) : generateKeyPair('Ed25519')
-  const node = createNode({ privateKey: key })
+  const node = createNode({ privateKey: key, ...await nodeSecurityOptions(opts) })
   await node.start()
   return node
 }
@@ -50,15 +52,15 @@ program
   .configureOutput({ writeErr: () => {} })
   .showHelpAfterError(false)
 
-program.command('listen')
+addNodeSecurityFlags(program.command('listen')
   .description('start a node that serves ping, identify, /echo/1.0.0 and /perf/1.0.0 until interrupted')
   .option('-l, --listen <multiaddr...>', 'addresses to listen on', [DEFAULT_LISTEN])
   .option('-k, --key <file>', 'identity key file (default: $LP2P_KEY or <data dir>/identity.json if present)')
   .option('-d, --data-dir <dir>', 'data directory (default: $LP2P_DATA_DIR or ~/.lp2p)')
-  .option('--json', 'print one JSON line {"peerId", "multiaddrs"} once listening')
-  .action(async (opts: { listen: string[], key?: string, dataDir?: string, json?: boolean }) => {
+  .option('--json', 'print one JSON line {"peerId", "multiaddrs"} once listening'))
+  .action(async (opts: { listen: string[], key?: string, dataDir?: string, json?: boolean } & NodeSecurityFlags) => {
     const { key, source } = await loadIdentity(opts)
-    const node = createNode({ privateKey: key, listen: opts.listen })
+    const node = createNode({ privateKey: key, listen: opts.listen, ...await nodeSecurityOptions(opts) })
     node.handle(ECHO_PROTOCOL, (stream) => { handleEcho(stream) }, { maxInboundStreams: 64 })
     servePerf(node)
     await node.start()
@@ -74,15 +76,15 @@ program.command('listen')
     await node.stop()
   })
 
-program.command('ping')
+addNodeSecurityFlags(program.command('ping')
   .description('dial a peer and measure round trips with /ipfs/ping/1.0.0')
   .argument('<target>', 'the peer: a multiaddr (/ip4/127.0.0.1/tcp/4001/p2p/12D3Koo...), host:port, or a peer id the peer store knows')
   .option('-c, --count <n>', 'pings to send', positiveInt, 4)
   .option('-i, --interval <ms>', 'pause between pings in ms', nonNegativeInt, 1000)
   .option('-k, --key <file>', 'identity key file (default: a new key)')
   .option('-d, --data-dir <dir>', 'data directory holding the peer store (default: $LP2P_DATA_DIR or ~/.lp2p)')
-  .option('--json', 'print JSON lines instead of text')
-  .action(async (targetText: string, opts: { count: number, interval: number, key?: string, dataDir?: string, json?: boolean }) => {
+  .option('--json', 'print JSON lines instead of text'))
+  .action(async (targetText: string, opts: { count: number, interval: number, key?: string, dataDir?: string, json?: boolean } & NodeSecurityFlags) => {
     const target = parseCliTarget(targetText)
     const node = await clientNode(opts)
     try {
@@ -148,6 +150,7 @@ function round (ms: number): number {
 
 registerDialCommand(program, clientNode)
 registerPerfCommand(program)
+registerEchoCommand(program)
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   reportError(err)

@@ -33,6 +33,7 @@ import {
 import { bitsPerSecond, DEFAULT_REPORT_INTERVAL, formatBytes, formatRate, type PerfReport } from '../protocols/perf-report.js'
 import { positiveInt } from './args.js'
 import { jsonLine, untilSignal } from './output.js'
+import { addNodeSecurityFlags, nodeSecurityOptions, type NodeSecurityFlags } from './node-security.js'
 
 /** The peer id of the runner's fixed server key (Ed25519, seed of 32 zero bytes). */
 export const PERF_RUNNER_PEER_ID = '12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN'
@@ -120,7 +121,7 @@ function startBar (live: PerfLiveCounts, total: number): () => void {
   }
 }
 
-interface PerfCommandOptions {
+interface PerfCommandOptions extends NodeSecurityFlags {
   runServer?: boolean
   serverAddress?: string
   transport: string
@@ -138,7 +139,7 @@ async function runServer (opts: PerfCommandOptions, address: Multiaddr): Promise
   const max = opts.maxResponseBytes !== undefined ? BigInt(parseByteCount(opts.maxResponseBytes)) : PERF_MAX_U64
   // The runner's server answers any request, up to the spec's 2^64 - 1 (timer-based
   // downloads); `--max-response-bytes` bounds it.
-  const node = createNode({ privateKey: key, listen: [address], limits: { maxConnections: 1000 } })
+  const node = createNode({ privateKey: key, listen: [address], limits: { maxConnections: 1000 }, ...await nodeSecurityOptions(opts) })
   servePerf(node, { maxResponseBytes: max, blockSize: opts.blockSize })
   await node.start()
   jsonLine({ peerId: node.peerId.toString(), multiaddrs: node.getMultiaddrs().map(String) })
@@ -149,7 +150,7 @@ async function runServer (opts: PerfCommandOptions, address: Multiaddr): Promise
 async function runClient (opts: PerfCommandOptions, address: Multiaddr): Promise<void> {
   const peer = opts.serverPeerId ?? (address.getComponents().some((c) => c.name === 'p2p') ? undefined : PERF_RUNNER_PEER_ID)
   const target = peer === undefined ? address : address.encapsulate(`/p2p/${peer}`)
-  const node = createNode({ privateKey: generateKeyPair('Ed25519') })
+  const node = createNode({ privateKey: generateKeyPair('Ed25519'), ...await nodeSecurityOptions(opts) })
   await node.start()
   const live: PerfLiveCounts = { uploadBytes: 0, downloadBytes: 0 }
   let stopBar = (): void => {}
@@ -191,7 +192,7 @@ async function runClient (opts: PerfCommandOptions, address: Multiaddr): Promise
 
 /** Adds `lp2p perf` to the program. */
 export function registerPerfCommand (program: Command): void {
-  program.command('perf')
+  addNodeSecurityFlags(program.command('perf'))
     .description('measure throughput with /perf/1.0.0 (libp2p perf runner compatible)')
     .option('--run-server', 'serve perf until interrupted')
     .option('--server-address <address>', 'host:port (or a multiaddr): where the server listens or is dialed')

@@ -38,6 +38,11 @@ export interface SecureResult {
 export interface SecurityProtocol {
   /** The multistream-select protocol id, e.g. `/noise`. */
   readonly protocol: string
+  /**
+   * A deprecated protocol kept for old peers (SECIO): the upgrader proposes it after
+   * every other one, whatever the configured order.
+   */
+  readonly legacy?: boolean
   /** Runs the handshake as initiator (we dialed). Rejects with a typed error. */
   secureOutbound (channel: ByteChannel, options: SecureOptions): Promise<SecureResult>
   /** Runs the handshake as responder (we accepted). Rejects with a typed error. */

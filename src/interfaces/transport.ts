@@ -34,6 +34,12 @@ export interface TransportListener {
 export interface Transport {
   /** A short name for logs and errors: `tcp`, `memory`, `ws`. */
   readonly name: string
+  /**
+   * True for a transport whose connections arrive already secured and multiplexed
+   * (QUIC): the upgrader does not run on them, so a private network (`psk`) cannot
+   * protect them and a node refuses the combination (ERR_PNET_UNSUPPORTED_TRANSPORT).
+   */
+  readonly bringsOwnSecurity?: boolean
   /** True when this transport can dial the address (ignoring a trailing /p2p). */
   canDial (addr: Multiaddr): boolean
   /** True when this transport can listen on the address. */

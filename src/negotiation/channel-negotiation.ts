@@ -13,15 +13,18 @@ import type { ByteChannel, ByteChannelHandler } from '../interfaces/channel.js'
 import { codes, Lp2pError } from '../errors.js'
 import { signalError } from '../util/deadline.js'
 import { DialerMachine, type DialerState } from './dialer.js'
+import type { MessageObserver } from './machine.js'
 import { ListenerMachine, type ListenerOptions, type ListenerState } from './listener.js'
 
 export interface ChannelNegotiationOptions {
   signal?: AbortSignal
+  /** Sees every message sent and read (a trace). */
+  observe?: MessageObserver
 }
 
 /** As the dialer: proposes `protocols` in order; resolves with the one agreed. */
 export async function selectOnChannel (channel: ByteChannel, protocols: readonly string[], options: ChannelNegotiationOptions = {}): Promise<string> {
-  const machine = new DialerMachine(protocols)
+  const machine = new DialerMachine(protocols, options.observe !== undefined ? { observe: options.observe } : {})
   return await run(channel, options.signal, (handler) => {
     channel.attach(handler)
     channel.write(machine.start())
@@ -104,8 +107,8 @@ async function run (channel: ByteChannel, signal: AbortSignal | undefined, begin
  * Used for the security protocol when only one is configured: it saves the round trip
  * of the negotiation (the GUIDE, "Facts that bite": lazy negotiation).
  */
-export function lazySelectOnChannel (channel: ByteChannel, protocol: string): LazyChannel {
-  return new LazyChannel(channel, protocol)
+export function lazySelectOnChannel (channel: ByteChannel, protocol: string, observe?: MessageObserver): LazyChannel {
+  return new LazyChannel(channel, protocol, observe)
 }
 
 export class LazyChannel implements ByteChannel {
@@ -120,9 +123,9 @@ export class LazyChannel implements ByteChannel {
   #destroyed = false
   #error: Lp2pError | undefined
 
-  constructor (inner: ByteChannel, protocol: string) {
+  constructor (inner: ByteChannel, protocol: string, observe?: MessageObserver) {
     this.#inner = inner
-    this.#machine = new DialerMachine([protocol])
+    this.#machine = new DialerMachine([protocol], observe !== undefined ? { observe } : {})
     // Read the answer as soon as it arrives, whether or not the next layer is
     // listening yet: a refusal must be known even if that layer never reads.
     inner.attach({

@@ -15,7 +15,7 @@
  * `ls` queries (`query: 'ls'`) send the header and `ls` and end with the remote's list.
  */
 import { codes, Lp2pError } from '../errors.js'
-import { expectHeader, NegotiationMachine } from './machine.js'
+import { expectHeader, NegotiationMachine, type MessageObserver } from './machine.js'
 import {
   clip, decodeLsResponse, encodeMessage, encodeMessages, LS, MAX_LS_RESPONSE_LENGTH, NA, PROTOCOL_ID
 } from './message.js'
@@ -32,6 +32,8 @@ export type DialerState =
 export interface DialerOptions {
   /** Default `MAX_MESSAGE_LENGTH` (message.ts). */
   maxMessageLength?: number
+  /** Sees every message sent and read (a trace). */
+  observe?: MessageObserver
 }
 
 export class DialerMachine extends NegotiationMachine<DialerState> {
@@ -57,7 +59,7 @@ export class DialerMachine extends NegotiationMachine<DialerState> {
         throw new RangeError(`invalid protocol id ${JSON.stringify(p)}`)
       }
     }
-    super(options.maxMessageLength)
+    super(options.maxMessageLength, options.observe)
     this.#query = query
     this.#protocols = proposals
     this.#next = query ? { kind: 'await-list' } : { kind: 'await-answer', index: 0 }
@@ -77,7 +79,10 @@ export class DialerMachine extends NegotiationMachine<DialerState> {
   start (): Uint8Array {
     if (this.#state.kind !== 'idle') throw new Error('negotiation already started')
     this.#state = { kind: 'await-header' }
-    return encodeMessages([PROTOCOL_ID, this.#query ? LS : this.#protocols[0] as string])
+    const first = this.#query ? LS : this.#protocols[0] as string
+    this.observe?.('out', PROTOCOL_ID)
+    this.observe?.('out', first)
+    return encodeMessages([PROTOCOL_ID, first])
   }
 
   /** As the base `receive`; bytes before `start()` are ignored. */
@@ -130,6 +135,7 @@ export class DialerMachine extends NegotiationMachine<DialerState> {
     if (index >= this.#protocols.length) {
       throw new Lp2pError(codes.ERR_UNSUPPORTED_PROTOCOL, `the remote supports none of ${this.#protocols.join(', ')}`)
     }
+    this.observe?.('out', this.#protocols[index] as string)
     this.#output = encodeMessage(this.#protocols[index] as string)
     this.#state = { kind: 'await-answer', index }
   }

@@ -18,7 +18,7 @@
  */
 import { codes, Lp2pError } from '../errors.js'
 import { concatBytes } from '../wire/bytes.js'
-import { expectHeader, NegotiationMachine } from './machine.js'
+import { expectHeader, NegotiationMachine, type MessageObserver } from './machine.js'
 import { encodeLsResponse, encodeMessage, LS, NA, PROTOCOL_ID } from './message.js'
 
 /**
@@ -38,6 +38,8 @@ export interface ListenerOptions {
   maxProposals?: number
   /** Default `MAX_MESSAGE_LENGTH` (message.ts). */
   maxMessageLength?: number
+  /** Sees every message sent and read (a trace). */
+  observe?: MessageObserver
 }
 
 export type ListenerState =
@@ -53,7 +55,7 @@ export class ListenerMachine extends NegotiationMachine<ListenerState> {
   #output: Uint8Array[] = []
 
   constructor (options: ListenerOptions) {
-    super(options.maxMessageLength)
+    super(options.maxMessageLength, options.observe)
     this.#options = options
     this.#maxProposals = options.maxProposals ?? MAX_PROPOSALS
   }
@@ -82,7 +84,7 @@ export class ListenerMachine extends NegotiationMachine<ListenerState> {
     const state = this.#state
     if (state.kind === 'await-header') {
       expectHeader(msg)
-      this.#output.push(encodeMessage(PROTOCOL_ID))
+      this.#send(PROTOCOL_ID)
       this.#state = { kind: 'await-proposal', proposals: 0 }
       return
     }
@@ -96,16 +98,25 @@ export class ListenerMachine extends NegotiationMachine<ListenerState> {
     }
     if (msg === LS) {
       const list = this.#options.list
-      this.#output.push(list === undefined ? encodeMessage(NA) : encodeLsResponse(list()))
+      if (list === undefined) this.#send(NA)
+      else {
+        this.observe?.('out', '(ls list)')
+        this.#output.push(encodeLsResponse(list()))
+      }
       this.#state = { kind: 'await-proposal', proposals }
       return
     }
     if (msg !== NA && msg !== PROTOCOL_ID && this.#options.isSupported(msg)) {
-      this.#output.push(encodeMessage(msg))
+      this.#send(msg)
       this.#state = { kind: 'done', protocol: msg }
       return
     }
-    this.#output.push(encodeMessage(NA))
+    this.#send(NA)
     this.#state = { kind: 'await-proposal', proposals }
+  }
+
+  #send (msg: string): void {
+    this.observe?.('out', msg)
+    this.#output.push(encodeMessage(msg))
   }
 }

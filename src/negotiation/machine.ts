@@ -8,12 +8,20 @@
 import { codes, Lp2pError } from '../errors.js'
 import { clip, MAX_MESSAGE_LENGTH, MessageDecoder, PROTOCOL_ID } from './message.js'
 
+/**
+ * Called with every message a machine sends or reads, for a negotiation trace (the
+ * CLI's `--trace`); absent, nothing is recorded.
+ */
+export type MessageObserver = (direction: 'in' | 'out', message: string) => void
+
 export abstract class NegotiationMachine<State extends { readonly kind: string }> {
   protected readonly decoder: MessageDecoder
+  protected readonly observe: MessageObserver | undefined
 
   /** @param maxMessageLength default {@link MAX_MESSAGE_LENGTH}. */
-  constructor (maxMessageLength: number | undefined) {
+  constructor (maxMessageLength: number | undefined, observe?: MessageObserver) {
     this.decoder = new MessageDecoder(maxMessageLength ?? MAX_MESSAGE_LENGTH)
+    this.observe = observe
   }
 
   abstract get state (): State
@@ -45,6 +53,7 @@ export abstract class NegotiationMachine<State extends { readonly kind: string }
   protected step (): boolean {
     const msg = this.decoder.next()
     if (msg === undefined) return false
+    this.observe?.('in', msg)
     this.handle(msg)
     return !this.isOver()
   }

@@ -10,6 +10,17 @@
  * makes "connect + first byte" three round trips: TCP, Noise XX messages 1-2, and
  * message 3 carrying the first request.
  *
+ * Private networks (`specs/pnet.md`): with a `psk`, the raw channel is first wrapped
+ * in a {@link PnetChannel} (nonce exchange, XSalsa20), before any multistream byte;
+ * a remote outside the network fails the upgrade with ERR_PNET_MISMATCH at step
+ * `private-network`.
+ *
+ * Legacy protocols (SECIO, `legacy: true`) are proposed after every other one.
+ *
+ * Trace: with `DEBUG=lp2p:upgrader` (the CLI's `--trace`) every multistream message
+ * of the security and muxer negotiations and each step's outcome are logged; off, it
+ * costs one property read per upgrade.
+ *
  * Errors are {@link UpgradeError}s naming the step that failed. The raw channel is
  * destroyed on any failure.
  */
@@ -20,6 +31,14 @@ import type { SecureResult, SecurityProtocol } from '../interfaces/security.js'
 import { UpgradeError, type UpgradeStep } from '../errors.js'
 import { deadline, signalError } from '../util/deadline.js'
 import { handleOnChannel, lazySelectOnChannel, selectOnChannel, type LazyChannel } from '../negotiation/channel-negotiation.js'
+import { encodeMessage, PROTOCOL_ID } from '../negotiation/message.js'
+import { PnetChannel } from '../pnet/pnet-channel.js'
+import { checkPsk } from '../pnet/psk.js'
+import { logger } from '../util/log.js'
+
+const log = logger('upgrader')
+/** What every libp2p peer sends first on a new connection: a private network checks it. */
+const MULTISTREAM_HEADER = encodeMessage(PROTOCOL_ID)
 
 export interface UpgraderOptions {
   privateKey: PrivateKey
@@ -45,6 +64,8 @@ export interface UpgraderOptions {
    * costs a round trip per step; only for peers that mishandle early data.
    */
   lazy?: boolean
+  /** A private network's 32-byte pre-shared key (`specs/pnet.md`); absent: none. */
+  psk?: Uint8Array
 }
 
 export interface UpgradeOptions {
@@ -77,13 +98,18 @@ export const DEFAULT_INBOUND_UPGRADE_TIMEOUT = 10_000
 export class Upgrader {
   readonly #options: UpgraderOptions
   readonly #muxerIds: string[]
+  readonly #inbound: readonly SecurityProtocol[]
+  readonly #outbound: readonly SecurityProtocol[]
 
   constructor (options: UpgraderOptions) {
     if (options.security.length === 0) throw new RangeError('at least one security protocol is required')
     if (options.outboundSecurity?.length === 0) throw new RangeError('at least one outbound security protocol is required')
     if (options.muxers.length === 0) throw new RangeError('at least one stream muxer is required')
+    if (options.psk !== undefined) checkPsk(options.psk)
     this.#options = options
     this.#muxerIds = options.muxers.map((m) => m.protocol)
+    this.#inbound = legacyLast(options.security)
+    this.#outbound = legacyLast(options.outboundSecurity ?? options.security)
   }
 
   /** Upgrades a connection we dialed. */
@@ -107,22 +133,34 @@ export class Upgrader {
     const lazy = this.#options.lazy ?? true
     let step: UpgradeStep = 'security-negotiation'
     let lazyChannel: LazyChannel | undefined
+    let pnet: PnetChannel | undefined
+    const trace = log.enabled ? traceOf(direction, raw) : undefined
     try {
       if (signal?.aborted === true) throw signalError(signal)
 
+      // 0. A private network wraps the raw channel before anything is sent.
+      let base: ByteChannel = raw
+      const psk = this.#options.psk
+      if (psk !== undefined) {
+        pnet = new PnetChannel(raw, { psk, expectPrefix: MULTISTREAM_HEADER })
+        base = pnet
+        trace?.('upgrade', 'private network: nonce sent, XSalsa20 with the pre-shared key')
+      }
+
       // 1. multistream-select the security protocol.
       let security: SecurityProtocol
-      let channel: ByteChannel = raw
-      const candidates = outbound ? (this.#options.outboundSecurity ?? this.#options.security) : this.#options.security
+      let channel: ByteChannel = base
+      const candidates = outbound ? this.#outbound : this.#inbound
       const secIds = candidates.map((s) => s.protocol)
+      const observe = trace !== undefined ? (dir: 'in' | 'out', m: string) => { trace('security', `${dir === 'out' ? '->' : '<-'} ${m}`) } : undefined
       if (outbound && lazy && secIds.length === 1) {
         security = candidates[0] as SecurityProtocol
-        lazyChannel = lazySelectOnChannel(raw, security.protocol)
+        lazyChannel = lazySelectOnChannel(base, security.protocol, observe)
         channel = lazyChannel
       } else {
         const id = outbound
-          ? await selectOnChannel(raw, secIds, { signal })
-          : await handleOnChannel(raw, { isSupported: (p) => secIds.includes(p), signal })
+          ? await selectOnChannel(base, secIds, { signal, ...(observe !== undefined ? { observe } : {}) })
+          : await handleOnChannel(base, { isSupported: (p) => secIds.includes(p), signal, ...(observe !== undefined ? { observe } : {}) })
         security = candidates.find((s) => s.protocol === id) as SecurityProtocol
       }
 
@@ -148,6 +186,7 @@ export class Upgrader {
         }
         throw err
       }
+      trace?.('security', `${security.protocol} handshake done: remote peer ${secure.remotePeer.toString()}${secure.muxer !== undefined ? `, muxer ${secure.muxer} agreed inside it` : ''}`)
 
       // 3. The muxer: inlined, or negotiated over the secure channel.
       step = 'muxer-negotiation'
@@ -155,17 +194,20 @@ export class Upgrader {
       let how: Upgraded['muxerNegotiation'] = 'inlined'
       let muxedChannel = secure.channel
       if (muxerId === undefined || !this.#muxerIds.includes(muxerId)) {
+        const observeMuxer = trace !== undefined ? (dir: 'in' | 'out', m: string) => { trace('muxer', `${dir === 'out' ? '->' : '<-'} ${m} (over ${security.protocol})`) } : undefined
         if (outbound && lazy && this.#muxerIds.length === 1) {
           muxerId = this.#muxerIds[0] as string
-          muxedChannel = lazySelectOnChannel(secure.channel, muxerId)
+          muxedChannel = lazySelectOnChannel(secure.channel, muxerId, observeMuxer)
           how = 'lazy'
         } else {
+          const opts = { signal, ...(observeMuxer !== undefined ? { observe: observeMuxer } : {}) }
           muxerId = outbound
-            ? await selectOnChannel(secure.channel, this.#muxerIds, { signal })
-            : await handleOnChannel(secure.channel, { isSupported: (p) => this.#muxerIds.includes(p), signal })
+            ? await selectOnChannel(secure.channel, this.#muxerIds, opts)
+            : await handleOnChannel(secure.channel, { isSupported: (p) => this.#muxerIds.includes(p), ...opts })
           how = 'multistream'
         }
       }
+      trace?.('muxer', `${muxerId} (${how})`)
       const muxerFactory = this.#options.muxers.find((m) => m.protocol === muxerId) as StreamMuxerFactory
       return {
         direction,
@@ -179,9 +221,26 @@ export class Upgrader {
         upgradeMs: Date.now() - started
       }
     } catch (err) {
-      const error = err instanceof UpgradeError ? err : new UpgradeError(step, direction, err)
+      // A stranger to our private network: say so, not what the next step saw of it.
+      // A failure (a timeout) before the remote proved the key is that step's too: a
+      // peer without the key may just wait for bytes that never make sense to it.
+      const cause = pnet?.error ?? err
+      if (pnet !== undefined && !pnet.verified) step = 'private-network'
+      const error = cause instanceof UpgradeError ? cause : new UpgradeError(step, direction, cause)
+      trace?.('upgrade', `failed at ${step}: ${error.message}`)
       raw.destroy(error)
       throw error
     }
   }
+}
+
+/** `list` with the legacy protocols (SECIO) moved to the end, otherwise in order. */
+function legacyLast (list: readonly SecurityProtocol[]): readonly SecurityProtocol[] {
+  return [...list.filter((s) => s.legacy !== true), ...list.filter((s) => s.legacy === true)]
+}
+
+/** The trace of one upgrade: lines `<direction> <remote address> <step>: <text>`. */
+function traceOf (direction: Direction, raw: ByteChannel): (step: string, text: string) => void {
+  const prefix = `${direction} ${raw.remoteAddr.toString()}`
+  return (step, text) => { log('%s %s: %s', prefix, step, text) }
 }

@@ -31,6 +31,11 @@ export class LengthPrefixedDecoder {
     this.#input.push(chunk)
   }
 
+  /** Removes and returns every byte not returned by `next` (what follows the last message). */
+  takeRemaining (): Uint8Array {
+    return this.#input.takeRemaining()
+  }
+
   /**
    * The next complete message, or undefined when more bytes are needed.
    * @throws Lp2pError ERR_INVALID_VARINT or ERR_MESSAGE_TOO_LARGE

@@ -114,7 +114,8 @@ export class Target {
       listen: ['/ip4/127.0.0.1/tcp/0'],
       timeouts: { ...SUITE_TIMEOUTS, ...options.timeouts }
     })
-    this.good = createNode({ timeouts: { dial: 5000 } })
+    // The good peer is in the node's private network, if it has one.
+    this.good = createNode({ timeouts: { dial: 5000 }, ...(options.psk !== undefined ? { psk: options.psk } : {}) })
     this.node.on('connection:close', (connection, error) => { this.closes.push({ connection, error }) })
   }
 

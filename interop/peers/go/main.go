@@ -14,6 +14,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -26,9 +27,11 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/pnet"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/protocol/identify"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+	"github.com/libp2p/go-libp2p/p2p/security/insecure"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
@@ -94,8 +97,19 @@ func newHost(transport, security, muxer, keyType string, listen bool) (host.Host
 		opts = append(opts, libp2p.Security(noise.ID, noise.New))
 	case "tls":
 		opts = append(opts, libp2p.Security(libp2ptls.ID, libp2ptls.New))
+	case "plaintext":
+		// /plaintext/2.0.0, go-libp2p's "insecure" transport (for tests only).
+		opts = append(opts, libp2p.Security(insecure.ID, insecure.NewWithIdentity))
 	default:
+		// SECIO: go-libp2p-secio is not served by the Go module proxy.
 		return nil, fmt.Errorf("unsupported security %s", security)
+	}
+	if psk := env("INTEROP_PSK", ""); psk != "" {
+		key, err := hex.DecodeString(psk)
+		if err != nil || len(key) != 32 {
+			return nil, fmt.Errorf("INTEROP_PSK must be 64 hex digits")
+		}
+		opts = append(opts, libp2p.PrivateNetwork(pnet.PSK(key)))
 	}
 	switch muxer {
 	case "yamux":

@@ -13,6 +13,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
 import { mplex } from '@libp2p/mplex'
 import { ping } from '@libp2p/ping'
+import { plaintext } from '@libp2p/plaintext'
+import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { tls } from '@libp2p/tls'
 import { webSockets } from '@libp2p/websockets'
@@ -30,6 +32,7 @@ const security = env('INTEROP_SECURITY', 'noise')
 const muxer = env('INTEROP_MUXER', 'yamux')
 const keyType = env('INTEROP_KEY_TYPE', 'ed25519')
 const timeoutMs = Number(env('INTEROP_TIMEOUT_SECS', '30')) * 1000
+const psk = env('INTEROP_PSK', '')
 
 function fail (message) {
   process.stderr.write(`error: ${message}\n`)
@@ -54,7 +57,9 @@ async function makeNode () {
     privateKey,
     addresses: { listen: role === 'listener' ? [listen] : [] },
     transports: [pick('transport', transport, { tcp: () => tcp(), ws: () => webSockets() })],
-    connectionEncrypters: [pick('security', security, { noise: () => noise(), tls: () => tls() })],
+    connectionEncrypters: [pick('security', security, { noise: () => noise(), tls: () => tls(), plaintext: () => plaintext() })],
+    // @libp2p/pnet takes the key file's bytes (/key/swarm/psk/1.0.0/, /base16/, the key).
+    ...(psk !== '' ? { connectionProtector: preSharedKey({ psk: new TextEncoder().encode(`/key/swarm/psk/1.0.0/\n/base16/\n${psk}`) }) } : {}),
     streamMuxers: [pick('muxer', muxer, { yamux: () => yamux(), mplex: () => mplex() })],
     // Loopback addresses are private: allow dialing them.
     connectionGater: { denyDialMultiaddr: async () => false },

@@ -33,7 +33,7 @@ type Kind = 'transport' | 'security' | 'muxer'
  */
 const FACTORIES: Record<Kind, Record<string, string[]>> = {
   transport: { tcp: ['tcp'], ws: ['webSockets', 'websockets', 'websocket', 'ws'] },
-  security: { noise: ['noise'], tls: ['tls'] },
+  security: { noise: ['noise'], tls: ['tls'], secio: ['secio'], plaintext: ['plaintext'] },
   muxer: { yamux: ['yamux'], mplex: ['mplex'] }
 }
 
@@ -60,7 +60,7 @@ function makeKey (name: string): lp2p.PrivateKey {
   return lp2p.generateKeyPair(type as lp2p.KeyType, type === 'RSA' ? 2048 : undefined)
 }
 
-function capabilities (): Record<string, string[]> {
+function capabilities (): Record<string, string[] | boolean> {
   const supported = (kind: Kind): string[] =>
     Object.keys(FACTORIES[kind]).filter((value) => factory(kind, value) !== undefined)
   const keyTypes = Object.keys(KEY_TYPES).filter((name) => {
@@ -70,7 +70,9 @@ function capabilities (): Record<string, string[]> {
     transports: supported('transport'),
     security: supported('security'),
     muxers: supported('muxer'),
-    keyTypes
+    keyTypes,
+    // Private networks: a node takes `psk`, and the key file codec is exported.
+    pnet: typeof (lp2p as unknown as Record<string, unknown>).decodePskFile === 'function'
   }
 }
 
@@ -171,7 +173,9 @@ async function main (): Promise<void> {
     ? { prologue: new TextEncoder().encode('lp2p-interop-broken-prologue') }
     : undefined
   const secured = require('security', security, securityOptions) as lp2p.SecurityProtocol
+  const psk = env('INTEROP_PSK', '')
   const node = lp2p.createNode({
+    ...(psk !== '' ? { psk: Buffer.from(psk, 'hex') } : {}),
     privateKey: makeKey(env('INTEROP_KEY_TYPE', 'ed25519')),
     listen: role === 'listener' ? [transport === 'ws' ? '/ip4/127.0.0.1/tcp/0/ws' : '/ip4/127.0.0.1/tcp/0'] : [],
     transports: [require('transport', transport) as lp2p.Transport],
@@ -216,4 +220,8 @@ async function main (): Promise<void> {
   process.exit(0)
 }
 
-main().catch((err: unknown) => fail(err instanceof Error ? (err.stack ?? err.message) : String(err)))
+// The stable code first (the driver checks it, e.g. ERR_PNET_MISMATCH), then the stack.
+main().catch((err: unknown) => {
+  const code = (err as { code?: unknown })?.code
+  fail(`${typeof code === 'string' ? `${code}: ` : ''}${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
+})

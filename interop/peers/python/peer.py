@@ -25,7 +25,9 @@ from libp2p.host.ping import ID as PING_ID, perform_ping_roundtrip
 from libp2p.identity.identify.identify import ID as IDENTIFY_ID, parse_identify_response
 from libp2p.network.stream.exceptions import StreamEOF
 from libp2p.peer.peerinfo import info_from_p2p_addr
+from libp2p.security.insecure.transport import PLAINTEXT_PROTOCOL_ID, InsecureTransport
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_ID, Transport as Noise
+from libp2p.security.secio.transport import ID as SECIO_ID, Transport as Secio
 from libp2p.security.tls.transport import PROTOCOL_ID as TLS_ID, TLSTransport
 from libp2p.utils.varint import read_length_prefixed_protobuf
 
@@ -56,6 +58,10 @@ def make_host(transport, security, muxer, kind):
         sec = {NOISE_ID: Noise(keys, noise_privkey=new_x25519().private_key)}
     elif security == "tls":
         sec = {TLS_ID: TLSTransport(keys)}
+    elif security == "secio":
+        sec = {SECIO_ID: Secio(keys)}
+    elif security == "plaintext":
+        sec = {PLAINTEXT_PROTOCOL_ID: InsecureTransport(keys)}
     else:
         raise ValueError(f"unsupported security {security}")
     if muxer not in ("yamux", "mplex"):
@@ -68,6 +74,7 @@ def make_host(transport, security, muxer, kind):
         muxer_preference=muxer.upper(),
         enable_tcp=transport == "tcp",
         enable_websocket=transport == "ws",
+        psk=env("INTEROP_PSK", "") or None,
     )
 
 

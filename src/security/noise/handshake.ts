@@ -28,6 +28,7 @@
  * ERR_INVALID_KEY, ERR_DECRYPTION_FAILED, ERR_INVALID_MESSAGE, ERR_NEGOTIATION_FAILED).
  */
 import { codes, Lp2pError } from '../../errors.js'
+import { toHandshakeErrorOf } from '../handshake-run.js'
 import { peerIdFromPublicKey, publicKeyFromProtobuf } from '../../identity/index.js'
 import type { PeerId, PrivateKey, PublicKey } from '../../interfaces/keys.js'
 import { LENGTH_PREFIX_LENGTH, MAX_NOISE_MESSAGE_LENGTH } from './constants.js'
@@ -146,6 +147,11 @@ export class NoiseHandshake {
 
   /** The XX machine's state, for diagnostics. */
   get xxState (): string {
+    return this.#xx.state
+  }
+
+  /** Where the handshake is (the XX state), for error messages. */
+  get stage (): string {
     return this.#xx.state
   }
 
@@ -300,13 +306,4 @@ export function selectMuxer (initiatorMuxers: readonly string[], responderMuxers
 }
 
 /** Maps any failure to the handshake's error contract (see the module comment). */
-export function toHandshakeError (err: unknown): Lp2pError {
-  if (err instanceof Lp2pError) {
-    if (err.code === codes.ERR_HANDSHAKE_FAILED || err.code === codes.ERR_UNEXPECTED_PEER ||
-      err.code === codes.ERR_MESSAGE_TOO_LARGE || err.code === codes.ERR_TIMEOUT || err.code === codes.ERR_ABORTED) {
-      return err
-    }
-  }
-  const message = err instanceof Error ? err.message : String(err)
-  return new Lp2pError(codes.ERR_HANDSHAKE_FAILED, `Noise handshake failed: ${message}`, { cause: err })
-}
+export const toHandshakeError = toHandshakeErrorOf('Noise')

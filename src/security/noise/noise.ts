@@ -1,22 +1,15 @@
 /**
  * noise-libp2p (`specs/noise.md`, protocol id `/noise`) as a {@link SecurityProtocol}:
- * the thin driver that runs the pure handshake machine (`handshake.ts`) over a
- * {@link ByteChannel} and then hands the channel to {@link NoiseChannel}.
- *
- * The driver attaches a handler to the raw channel, writes what the machine outputs
- * and feeds it what arrives. It ends in exactly one of two ways:
- * - success: the handler detaches, bytes received after the last handshake message
- *   are given back to the raw channel (`unshift`) and the NoiseChannel attaches and
- *   decrypts them first. (The dialer sends message 3 and its first muxer frames in one
- *   write; nothing of it is lost.)
- * - failure (invalid message, remote end or close, abort): the handler detaches, the
- *   raw channel is destroyed with the error, the abort listener is removed, and the
- *   promise rejects with a typed error (see `handshake.ts`; ERR_ABORTED / ERR_TIMEOUT
- *   for the signal).
+ * the pure handshake machine (`handshake.ts`) run over a {@link ByteChannel} by the
+ * shared driver (`../handshake-run.ts`), which then hands the channel to
+ * {@link NoiseChannel}. Bytes received after the last handshake message are given
+ * back to the raw channel and decrypted first: the dialer sends message 3 and its
+ * first muxer frames in one write, and nothing of it is lost. Errors: see
+ * `handshake.ts`; ERR_ABORTED / ERR_TIMEOUT for the signal.
  */
-import { AbortError, codes, Lp2pError, TimeoutError } from '../../errors.js'
-import type { ByteChannel, ByteChannelHandler } from '../../interfaces/channel.js'
+import type { ByteChannel } from '../../interfaces/channel.js'
 import type { SecureOptions, SecureResult, SecurityProtocol } from '../../interfaces/security.js'
+import { runHandshake } from '../handshake-run.js'
 import { NoiseHandshake, toHandshakeError } from './handshake.js'
 import { DEFAULT_IDENTITY_CACHE_ENTRIES, IdentityCache } from './identity-cache.js'
 import { NoiseChannel } from './noise-channel.js'
@@ -90,34 +83,25 @@ class Noise implements SecurityProtocol {
   }
 
   async #secure (channel: ByteChannel, options: SecureOptions, initiator: boolean): Promise<SecureResult> {
-    const signal = options.signal
-    if (signal?.aborted === true) {
-      const err = abortError(signal)
-      channel.destroy(err)
-      throw err
-    }
-    let machine: NoiseHandshake
-    try {
-      this.#staticKey ??= generateX25519KeyPair()
-      machine = new NoiseHandshake({
-        initiator,
-        localKey: options.localKey,
-        staticKey: this.#staticKey,
-        ephemeralKey: this.#takeEphemeral(),
-        ...(options.remotePeer !== undefined ? { remotePeer: options.remotePeer } : {}),
-        muxers: options.muxers ?? [],
-        identityCache: this.#identityCache,
-        ...(this.#options.maxHandshakeMessageLength !== undefined ? { maxHandshakeMessageLength: this.#options.maxHandshakeMessageLength } : {}),
-        ...(this.#options.payloadLimits !== undefined ? { payloadLimits: this.#options.payloadLimits } : {}),
-        ...(this.#options.prologue !== undefined ? { prologue: this.#options.prologue } : {})
-      })
-    } catch (err) {
-      const error = toHandshakeError(err)
-      channel.destroy(error)
-      throw error
-    }
-    return await new Promise<SecureResult>((resolve, reject) => {
-      new HandshakeRun(channel, machine, signal, resolve, reject).start()
+    return await runHandshake(channel, options.signal, {
+      name: 'Noise',
+      toError: toHandshakeError,
+      create: () => {
+        this.#staticKey ??= generateX25519KeyPair()
+        return new NoiseHandshake({
+          initiator,
+          localKey: options.localKey,
+          staticKey: this.#staticKey,
+          ephemeralKey: this.#takeEphemeral(),
+          ...(options.remotePeer !== undefined ? { remotePeer: options.remotePeer } : {}),
+          muxers: options.muxers ?? [],
+          identityCache: this.#identityCache,
+          ...(this.#options.maxHandshakeMessageLength !== undefined ? { maxHandshakeMessageLength: this.#options.maxHandshakeMessageLength } : {}),
+          ...(this.#options.payloadLimits !== undefined ? { payloadLimits: this.#options.payloadLimits } : {}),
+          ...(this.#options.prologue !== undefined ? { prologue: this.#options.prologue } : {})
+        })
+      },
+      finish: finishNoise
     })
   }
 
@@ -133,103 +117,15 @@ class Noise implements SecurityProtocol {
   }
 }
 
-/** One handshake over one channel: the handler, the abort listener and the outcome. */
-class HandshakeRun implements ByteChannelHandler {
-  readonly #channel: ByteChannel
-  readonly #machine: NoiseHandshake
-  readonly #signal: AbortSignal | undefined
-  readonly #resolve: (result: SecureResult) => void
-  readonly #reject: (err: Error) => void
-  #settled = false
-
-  constructor (channel: ByteChannel, machine: NoiseHandshake, signal: AbortSignal | undefined,
-    resolve: (result: SecureResult) => void, reject: (err: Error) => void) {
-    this.#channel = channel
-    this.#machine = machine
-    this.#signal = signal
-    this.#resolve = resolve
-    this.#reject = reject
+/** The secure result of a finished handshake: the remainder goes back, NoiseChannel takes over. */
+function finishNoise (channel: ByteChannel, machine: NoiseHandshake): SecureResult {
+  const result = machine.result()
+  channel.unshift(result.remainder)
+  const out: SecureResult = {
+    channel: new NoiseChannel(channel, result.keys),
+    remotePeer: result.remotePeer,
+    remotePublicKey: result.remotePublicKey
   }
-
-  start (): void {
-    // The run itself is the abort listener (EventTarget calls handleEvent), as in
-    // stream-negotiation.ts: no closure per handshake.
-    this.#signal?.addEventListener('abort', this, { once: true })
-    this.#channel.attach(this)
-    this.#flush()
-  }
-
-  /** The signal aborted. */
-  handleEvent (): void {
-    this.#fail(abortError(this.#signal as AbortSignal))
-  }
-
-  onData (chunk: Uint8Array): void {
-    if (this.#settled) return
-    try {
-      this.#machine.handleData(chunk)
-    } catch (err) {
-      this.#fail(err)
-      return
-    }
-    this.#flush()
-    if (this.#machine.status === 'done') this.#succeed()
-  }
-
-  onEnd (): void {
-    const cause = new Lp2pError(codes.ERR_CONNECTION_CLOSED, 'the remote ended the connection')
-    this.#fail(new Lp2pError(codes.ERR_HANDSHAKE_FAILED, `the remote ended the connection during the Noise handshake (at ${this.#machine.xxState})`, { cause }))
-  }
-
-  onClose (err?: Error): void {
-    const cause = err ?? new Lp2pError(codes.ERR_CONNECTION_CLOSED, 'the connection closed')
-    this.#fail(new Lp2pError(codes.ERR_HANDSHAKE_FAILED, `the connection closed during the Noise handshake (at ${this.#machine.xxState})`, { cause }))
-  }
-
-  onDrain (): void {
-    // Handshake messages are a few hundred bytes each; nothing waits for drain.
-  }
-
-  #flush (): void {
-    const out = this.#machine.takeOutput()
-    if (out.length === 1) this.#channel.write(out[0] as Uint8Array)
-    else if (out.length > 1) this.#channel.writev(out)
-  }
-
-  #succeed (): void {
-    this.#settled = true
-    this.#signal?.removeEventListener('abort', this)
-    const channel = this.#channel
-    channel.detach()
-    const result = this.#machine.result()
-    channel.unshift(result.remainder)
-    const secure = new NoiseChannel(channel, result.keys)
-    const out: SecureResult = {
-      channel: secure,
-      remotePeer: result.remotePeer,
-      remotePublicKey: result.remotePublicKey
-    }
-    if (result.muxer !== undefined) out.muxer = result.muxer
-    this.#resolve(out)
-  }
-
-  #fail (err: unknown): void {
-    if (this.#settled) return
-    this.#settled = true
-    this.#signal?.removeEventListener('abort', this)
-    const error = toHandshakeError(err)
-    this.#channel.detach()
-    this.#channel.destroy(error)
-    this.#reject(error)
-  }
-}
-
-/** The error for an aborted handshake: TimeoutError when the signal's reason is a timeout. */
-function abortError (signal: AbortSignal): Lp2pError {
-  const reason: unknown = signal.reason
-  const isTimeout = (reason instanceof Lp2pError && reason.code === codes.ERR_TIMEOUT) ||
-    (reason instanceof Error && reason.name === 'TimeoutError')
-  return isTimeout
-    ? new TimeoutError('the Noise handshake timed out', { cause: reason })
-    : new AbortError('the Noise handshake was aborted', { cause: reason })
+  if (result.muxer !== undefined) out.muxer = result.muxer
+  return out
 }

@@ -21,6 +21,7 @@
 import { codes, Lp2pError } from '../../errors.js'
 import type { CipherState } from './cipher-state.js'
 import { LENGTH_PREFIX_LENGTH, MAX_PLAINTEXT_LENGTH, TAG_LENGTH } from './constants.js'
+import { totalLength } from '../codec-channel.js'
 
 /** Bytes each message adds around its plaintext: the length prefix and the tag. */
 export const FRAME_OVERHEAD = LENGTH_PREFIX_LENGTH + TAG_LENGTH
@@ -33,12 +34,7 @@ export const FRAME_OVERHEAD = LENGTH_PREFIX_LENGTH + TAG_LENGTH
  */
 export const SMALL_PIECE = 1024
 
-/** Total byte length of `chunks`. */
-export function totalLength (chunks: readonly Uint8Array[]): number {
-  let total = 0
-  for (const c of chunks) total += c.byteLength
-  return total
-}
+export { totalLength }
 
 /** Bytes `sealFrames` produces (over all parts) for `plaintextLength` bytes. */
 export function sealedLength (plaintextLength: number): number {

@@ -6,6 +6,7 @@ import type { PeerId, PrivateKey } from '../../../src/interfaces/keys.js'
 import type { SecureResult } from '../../../src/interfaces/security.js'
 import { noise, type NoiseOptions } from '../../../src/security/noise/index.js'
 import { isLp2pError, type ErrorCode } from '../../../src/errors.js'
+import type { SecurePair } from '../../helpers/secure-pair.js'
 
 export const code = (c: ErrorCode) => (e: unknown): boolean => isLp2pError(e, c)
 
@@ -35,14 +36,7 @@ export interface PairOptions {
   noiseOptions?: NoiseOptions
 }
 
-export interface Pair {
-  initiator: SecureResult
-  responder: SecureResult
-  rawInitiator: MemoryChannel
-  rawResponder: MemoryChannel
-  initiatorKey: PrivateKey
-  responderKey: PrivateKey
-}
+export type Pair = SecurePair
 
 /** Runs a full handshake over a fresh MemoryChannel pair. */
 export async function handshakePair (options: PairOptions = {}): Promise<Pair> {
