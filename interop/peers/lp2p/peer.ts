@@ -180,7 +180,10 @@ async function main (): Promise<void> {
     listen: role === 'listener' ? [transport === 'ws' ? '/ip4/127.0.0.1/tcp/0/ws' : '/ip4/127.0.0.1/tcp/0'] : [],
     transports: [require('transport', transport) as lp2p.Transport],
     connectionEncrypters: [broken !== '' && security === 'noise' ? breakSecurity(broken, secured) : secured],
-    streamMuxers: [require('muxer', muxer) as lp2p.StreamMuxerFactory]
+    streamMuxers: [require('muxer', muxer) as lp2p.StreamMuxerFactory],
+    // One address per case: the whole case's time for it, as for a dial of one
+    // address (a peer that stays silent on a wrong PSK is detected when it closes).
+    dialer: { attemptTimeout: timeoutMs, dialTimeout: timeoutMs }
   })
   if (role === 'listener') {
     node.handle(ECHO, (stream) => { lp2p.handleEcho(stream) })
