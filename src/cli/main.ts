@@ -14,9 +14,14 @@ import { nonNegativeInt, positiveInt } from './args.js'
 import { defaultKeyPath } from './key-path.js'
 import { jsonLine, reportError, untilSignal } from './output.js'
 import { registerPerfCommand, servePerf } from './perf.js'
+import { listenOptional } from './listen.js'
 
-/** Default listen address of `lp2p listen`: every IPv4 interface, a free port. */
-const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/0'
+/**
+ * Default listen addresses of `lp2p listen`: every IPv4 interface, a free port, over
+ * TCP and over QUIC. QUIC is optional (its engine is native): where it cannot run,
+ * the node says so on stderr and listens on TCP alone.
+ */
+const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/udp/0/quic-v1']
 
 async function loadIdentity (keyPath: string | undefined): Promise<{ key: PrivateKey, source: string }> {
   const file = keyPath ?? defaultKeyPath()
@@ -29,20 +34,21 @@ async function loadIdentity (keyPath: string | undefined): Promise<{ key: Privat
 const program = new Command()
 program
   .name('lp2p')
-  .description('A libp2p node: TCP, Noise and TLS, yamux, ping, identify, echo, perf.')
+  .description('A libp2p node: TCP (Noise or TLS, yamux) and QUIC, ping, identify, echo, perf.')
   .version(VERSION)
 
 program.command('listen')
   .description('start a node that serves ping, identify, /echo/1.0.0 and /perf/1.0.0 until interrupted')
-  .option('-l, --listen <multiaddr...>', 'addresses to listen on', [DEFAULT_LISTEN])
+  .option('-l, --listen <multiaddr...>', `addresses to listen on (default: ${DEFAULT_LISTEN.join(' ')})`)
   .option('-k, --key <file>', 'identity key file (default: $LP2P_KEY or ~/.lp2p/identity.json if present)')
   .option('--json', 'print one JSON line {"peerId", "multiaddrs"} once listening')
-  .action(async (opts: { listen: string[], key?: string, json?: boolean }) => {
+  .action(async (opts: { listen?: string[], key?: string, json?: boolean }) => {
     const { key, source } = await loadIdentity(opts.key)
-    const node = createNode({ privateKey: key, listen: opts.listen })
+    const node = createNode({ privateKey: key, ...(opts.listen !== undefined ? { listen: opts.listen } : {}) })
     node.handle(ECHO_PROTOCOL, (stream) => { handleEcho(stream) }, { maxInboundStreams: 64 })
     servePerf(node)
     await node.start()
+    if (opts.listen === undefined) await listenOptional(node, DEFAULT_LISTEN)
     const addrs = node.getMultiaddrs().map(String)
     if (opts.json === true) {
       jsonLine({ peerId: node.peerId.toString(), multiaddrs: addrs })
