@@ -1,6 +1,7 @@
 /**
  * Measure 1 and the baselines of measure 6: one stream's throughput over TCP + Noise +
- * yamux between two processes (and, lp2p alone, over its other security/muxer pairs),
+ * yamux between two processes (and, lp2p alone, over its other security/muxer pairs
+ * and over QUIC),
  * upload and download separately, by the perf protocol
  * (timed by the client from stream open to the server's close, `specs/perf.md`), next
  * to raw Node TCP and the encrypted ceiling (`bench/peers/baseline.ts`), all
@@ -24,11 +25,13 @@ import { gbps, rotate, type Ctx, type MeasureResult } from './common.js'
 const PAIRS = {
   'tls+yamux': { label: 'TLS + yamux', stack: { security: 'tls', muxer: 'yamux' } },
   'noise+mplex': { label: 'Noise + mplex', stack: { security: 'noise', muxer: 'mplex' } },
-  'tls+mplex': { label: 'TLS + mplex', stack: { security: 'tls', muxer: 'mplex' } }
+  'tls+mplex': { label: 'TLS + mplex', stack: { security: 'tls', muxer: 'mplex' } },
+  quic: { label: 'QUIC (/quic-v1)', stack: { transport: 'quic-v1' } }
 } as const satisfies Record<string, { label: string, stack: StackChoice }>
 type PairName = keyof typeof PAIRS
 const PAIR_NAMES = Object.keys(PAIRS) as PairName[]
 const TLS_NOTE = 'TLS 1.3 negotiates TLS_AES_256_GCM_SHA384 here (Node\'s default; lp2p sets no ciphers), not ChaCha20-Poly1305: the ChaCha ceilings are only a reference for this row'
+const QUIC_NOTE = 'QUIC\'s packet protection, flow and congestion control run in the native engine (quinn and rustls, over UDP), not over a TCP socket: the TCP + ChaCha ceilings are only a reference for this row'
 
 /** A perf-protocol side: one of the two implementations, or lp2p on another pair. */
 type Side = 'lp2p' | 'js' | PairName
@@ -115,7 +118,8 @@ export async function measureThroughput (ctx: Ctx): Promise<MeasureResult> {
     row('throughput.download', `one stream download, ${mib} MiB`, 'Gbit/s', down.lp2p, down.js, { target: target(down.lp2p), note: shares(down.lp2p, down.js) }),
     ...PAIR_NAMES.flatMap((name) => {
       const { label, stack } = PAIRS[name]
-      const note = (v: number[]): string => `lp2p only; ${stack.security === 'tls' ? `${TLS_NOTE}; ` : ''}${shares(v)}`
+      const kind = 'transport' in stack ? QUIC_NOTE : stack.security === 'tls' ? TLS_NOTE : undefined
+      const note = (v: number[]): string => `lp2p only; ${kind !== undefined ? `${kind}; ` : ''}${shares(v)}`
       return [
         row(`throughput.${name}.upload`, `  ${label}: upload`, 'Gbit/s', up[name], undefined, { note: note(up[name]) }),
         row(`throughput.${name}.download`, `  ${label}: download`, 'Gbit/s', down[name], undefined, { note: note(down[name]) })

@@ -60,14 +60,16 @@ def make_host(transport, security, muxer, kind):
         raise ValueError(f"unsupported security {security}")
     if muxer not in ("yamux", "mplex"):
         raise ValueError(f"unsupported muxer {muxer}")
-    if transport not in ("tcp", "ws"):
+    if transport not in ("tcp", "ws", "quic-v1"):
         raise ValueError(f"unsupported transport {transport}")
+    # QUIC brings its own security and streams: sec_opt and the muxer are unused then.
     return new_host(
         key_pair=keys,
         sec_opt=sec,
         muxer_preference=muxer.upper(),
         enable_tcp=transport == "tcp",
         enable_websocket=transport == "ws",
+        enable_quic=transport == "quic-v1",
     )
 
 
@@ -93,8 +95,11 @@ async def serve_echo(stream):
 
 async def listen(transport, host):
     host.set_stream_handler(ECHO, serve_echo)
-    suffix = "/ws" if transport == "ws" else ""
-    addr = multiaddr.Multiaddr(f"/ip4/127.0.0.1/tcp/0{suffix}")
+    if transport == "quic-v1":
+        addr = multiaddr.Multiaddr("/ip4/127.0.0.1/udp/0/quic-v1")
+    else:
+        suffix = "/ws" if transport == "ws" else ""
+        addr = multiaddr.Multiaddr(f"/ip4/127.0.0.1/tcp/0{suffix}")
     async with host.run(listen_addrs=[addr]):
         addrs = host.get_addrs()
         if not addrs:
