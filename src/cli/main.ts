@@ -47,6 +47,9 @@ program.command('listen')
     const node = createNode({ privateKey: key, ...(opts.listen !== undefined ? { listen: opts.listen } : {}) })
     node.handle(ECHO_PROTOCOL, (stream) => { handleEcho(stream) }, { maxInboundStreams: 64 })
     servePerf(node)
+    // Signals are caught from here on: a supervisor that stops us as soon as it reads
+    // our addresses (the line below) must get a clean stop, not the default exit.
+    const stopped = untilSignal()
     await node.start()
     if (opts.listen === undefined) await listenOptional(node, DEFAULT_LISTEN)
     const addrs = node.getMultiaddrs().map(String)
@@ -57,7 +60,7 @@ program.command('listen')
       node.on('peer:connect', (p) => { process.stdout.write(`connected:    ${p.toString()}\n`) })
       node.on('peer:disconnect', (p) => { process.stdout.write(`disconnected: ${p.toString()}\n`) })
     }
-    await untilSignal()
+    await stopped
     await node.stop()
   })
 

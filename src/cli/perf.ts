@@ -151,6 +151,8 @@ async function runServer (opts: PerfCommandOptions, serverAddress: string): Prom
     : TRANSPORTS.map((t) => parseServerAddress(serverAddress, t).toString())
   const node = createNode({ privateKey: key, limits: { maxConnections: 1000 } })
   servePerf(node, { maxResponseBytes: max, blockSize: opts.blockSize })
+  // Signals are caught before the address line is printed (see `lp2p listen`).
+  const stopped = untilSignal()
   await node.start()
   try {
     if (addrs.length === 1) await node.listen(addrs[0] as string)
@@ -160,7 +162,7 @@ async function runServer (opts: PerfCommandOptions, serverAddress: string): Prom
     throw err
   }
   jsonLine({ peerId: node.peerId.toString(), multiaddrs: node.getMultiaddrs().map(String) })
-  await untilSignal()
+  await stopped
   await node.stop()
 }
 
