@@ -77,7 +77,7 @@ async function captureInitials (n: number): Promise<Buffer[]> {
 }
 
 describe('adversarial: QUIC floods', { skip: quicUnavailable(), timeout: 120_000 }, () => {
-  it('junk datagrams at line rate: honest peers connect and echo throughout', async () => {
+  it('a flood of junk datagrams (as fast as one socket sends, 1.5 s): honest peers connect and echo throughout', async () => {
     const { node, addr, port } = await listener({})
     const flood = await udpSocket()
     let sent = 0

@@ -54,6 +54,8 @@ export class QuicMuxer implements StreamMuxer, StreamSession<QuicStreamRecord> {
   #nextOutboundIndex = 0
   /** Resolves a graceful close waiting for the last stream. */
   #drained: (() => void) | undefined
+  /** The graceful close in progress. */
+  #closing: Promise<void> | undefined
 
   constructor (options: QuicMuxerInit, init: StreamMuxerInit) {
     this.#engine = options.engine
@@ -84,7 +86,16 @@ export class QuicMuxer implements StreamMuxer, StreamSession<QuicStreamRecord> {
 
   async close (options: { signal?: AbortSignal } = {}): Promise<void> {
     if (this.#status === 'closed') return
-    const signal = options.signal
+    // A close already waiting for streams: wait with it (its signal governs).
+    if (this.#closing !== undefined) {
+      await this.#closing
+      return
+    }
+    this.#closing = this.#close(options.signal)
+    await this.#closing
+  }
+
+  async #close (signal: AbortSignal | undefined): Promise<void> {
     if (signal?.aborted === true) {
       this.abort(new AbortError('QUIC connection close aborted', { cause: signal.reason }))
       return
