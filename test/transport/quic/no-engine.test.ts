@@ -31,8 +31,9 @@ describe('without the QUIC engine', { timeout: 120_000 }, () => {
   it('a node starts and works over TCP; QUIC fails with the missing package named', async () => {
     const res = await runHidden([path.resolve('test/transport/quic/no-engine-child.ts')])
     assert.equal(res.code, 0, res.stderr)
-    const out = JSON.parse(res.stdout) as { listenQuic?: { code: string, message: string }, dialQuic?: { code: string, message: string }, echoed: string }
+    const out = JSON.parse(res.stdout) as { listenQuic?: { code: string, message: string }, dialQuic?: { code: string, message: string }, echoed: string, viaPeerId: string }
     assert.equal(out.echoed, 'tcp still works')
+    assert.match(out.viaPeerId, /\/tcp\//, 'a peer with QUIC and TCP addresses is reached over TCP')
     assert.equal(out.listenQuic?.code, 'ERR_TRANSPORT_UNAVAILABLE')
     assert.match(out.listenQuic?.message ?? '', /@chainsafe\/libp2p-quic-[a-z0-9-]+(@[\d.]+)? is not installed|no QUIC engine is known to work on/)
     assert.equal(out.dialQuic?.code, 'ERR_TRANSPORT_UNAVAILABLE')
