@@ -87,6 +87,11 @@ export const codes = {
   ERR_INVALID_MULTIADDR: 'ERR_INVALID_MULTIADDR',
   /** The transport failed to connect (refused, unreachable, reset). */
   ERR_TRANSPORT_DIAL_FAILED: 'ERR_TRANSPORT_DIAL_FAILED',
+  /**
+   * The transport cannot run here: its native engine is not installed for this
+   * platform (QUIC). The message names the missing package.
+   */
+  ERR_TRANSPORT_UNAVAILABLE: 'ERR_TRANSPORT_UNAVAILABLE',
   /** Listening failed (address in use, permission). */
   ERR_LISTEN_FAILED: 'ERR_LISTEN_FAILED',
   /** The connection upgrade failed; `cause` tells which step. */

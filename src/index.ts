@@ -19,6 +19,7 @@ export {
 export { tcp, type TcpOptions } from './transport/tcp.js'
 export { memory, type MemoryTransportOptions } from './transport/memory.js'
 export { webSockets, type WebSocketOptions } from './transport/websocket.js'
+export { quic, loadQuicEngine, QUIC_PROTOCOL, QUIC_DEFAULTS, type QuicOptions } from './transport/quic/index.js'
 export { noise } from './security/noise/index.js'
 export { tls } from './security/tls/index.js'
 export { secio, SECIO_PROTOCOL_ID, type SecioOptions } from './security/secio/index.js'

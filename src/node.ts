@@ -15,7 +15,7 @@ import type { ByteChannel } from './interfaces/channel.js'
 import type { Connection, NewStreamOptions, Stream } from './interfaces/connection.js'
 import type { PeerId, PrivateKey } from './interfaces/keys.js'
 import type { PeerStore } from './interfaces/peer-store.js'
-import type { Transport, TransportListener } from './interfaces/transport.js'
+import type { Transport, TransportListener, UpgradedConnection } from './interfaces/transport.js'
 import type { NodeEvents, NodeOptions } from './node-options.js'
 import { codes, invalidArgType, Lp2pError } from './errors.js'
 import { generateKeyPair, peerIdFromPrivateKey } from './identity/index.js'
@@ -29,6 +29,7 @@ import { ProtocolRegistry, type HandlerOptions, type StreamHandler } from './pro
 import { handleOnStream, type HandleOptions } from './negotiation/stream-negotiation.js'
 import { tcp } from './transport/tcp.js'
 import { webSockets } from './transport/websocket.js'
+import { quic } from './transport/quic/index.js'
 import { noise } from './security/noise/index.js'
 import { tls } from './security/tls/index.js'
 import { checkPnetTransports } from './pnet/index.js'
@@ -64,8 +65,8 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
   readonly #registry = new ProtocolRegistry()
   readonly #identify: IdentifyService | undefined
   readonly #listeners: TransportListener[] = []
-  /** Raw inbound channels still upgrading, to destroy at stop(). */
-  readonly #upgrading = new Set<ByteChannel>()
+  /** Inbound connections still upgrading, to destroy at stop(). */
+  readonly #upgrading = new Set<ByteChannel | UpgradedConnection>()
   /** Inbound streams open per connection and protocol, for the per-protocol caps. */
   readonly #inboundCounts = new WeakMap<Connection, Map<string, number>>()
   #status: NodeStatus = 'stopped'
@@ -94,8 +95,11 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
     this.peerId = peerIdFromPrivateKey(this.privateKey)
     this.peerStore = options.peerStore ?? new MemoryPeerStore()
     this.agentVersion = options.agentVersion ?? `lp2p/${VERSION} node/${process.versions.node}`
-    this.#transports = options.transports ?? [tcp(), webSockets()]
+    // QUIC brings its own security, which a private network cannot wrap: a node with
+    // a PSK gets the upgraded transports only, unless it names its transports.
+    this.#transports = options.transports ?? (options.psk !== undefined ? [tcp(), webSockets()] : [tcp(), webSockets(), quic()])
     if (options.psk !== undefined) checkPnetTransports(this.#transports)
+    for (const t of this.#transports) t.init?.({ privateKey: this.privateKey })
     // Default: accept Noise and TLS, dial with Noise alone so the dialer can negotiate
     // it lazily (one round trip less per connection). Every libp2p implementation
     // speaks Noise; go-libp2p proposes TLS first and gets it.
@@ -287,7 +291,7 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
     return this.#listeners.flatMap((l) => l.getAddrs())
   }
 
-  #onInbound (raw: ByteChannel): void {
+  #onInbound (raw: ByteChannel | UpgradedConnection): void {
     if (this.#status !== 'started' || !this.#connections.acceptInbound()) {
       raw.destroy(new Lp2pError(codes.ERR_CONNECTION_DENIED, 'connection limit reached'))
       return
@@ -296,7 +300,7 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
     this.#upgrading.add(raw)
     this.#upgrader.upgradeInbound(raw).then((upgraded) => {
       if (this.#status !== 'started') {
-        upgraded.channel.destroy(new Lp2pError(codes.ERR_NOT_STARTED, 'the node is stopping'))
+        upgraded.destroy(new Lp2pError(codes.ERR_NOT_STARTED, 'the node is stopping'))
         return
       }
       this.#addConnection(upgraded, opened)
@@ -315,7 +319,7 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
     this.#connections.add(conn)
     this.#dialer.connectionOpened(conn)
     void this.peerStore.patch(conn.remotePeer, {
-      publicKey: conn.remotePublicKey,
+      ...(conn.remotePublicKey !== undefined ? { publicKey: conn.remotePublicKey } : {}),
       ...(conn.direction === 'outbound' ? { addAddresses: [conn.remoteAddr] } : {})
     }).catch(() => {})
     this.emit('connection:open', conn)

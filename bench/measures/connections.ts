@@ -8,6 +8,9 @@
  *   Identify runs as each stack runs it by default (in the background).
  * - streams: on one open connection, open a stream, negotiate `/echo/1.0.0`, echo one
  *   byte, half-close; one after the other. Rate and p50 per run.
+ *
+ * Each runs for lp2p over QUIC too (`quic`, lp2p alone: js-libp2p's QUIC engine
+ * package cannot be installed here), interleaved with the others.
  */
 import { startPair, stopPair, type Pair } from '../lib/peer-process.js'
 import { row, type Row } from '../lib/report.js'
@@ -15,8 +18,9 @@ import { percentile, spread } from '../lib/stats.js'
 import type { EchoName } from '../peers/scenarios.js'
 import { rotate, type Ctx, type MeasureResult } from './common.js'
 
-type Side = 'lp2p' | 'js'
-const IMPLS: Side[] = ['lp2p', 'js']
+type Side = 'lp2p' | 'js' | 'quic'
+const IMPLS: Side[] = ['lp2p', 'js', 'quic']
+const QUIC_NOTE = 'lp2p over QUIC (/quic-v1: TLS 1.3 and streams built in, no upgrade)'
 
 /** Targets of issue 4: connections/s >= 5x js-libp2p, streams/s >= 10x. */
 const CONNS_RATIO = 5
@@ -67,18 +71,20 @@ async function pairs (ctx: Ctx, measure: string): Promise<Record<Side, Pair>> {
   // plain TCP echo and the sealed echo.
   const floors = measure === 'streams'
   const lp2p = await startPair('lp2p', { ...common, tcpEcho: floors, sealedEcho: floors })
+  let js: Pair | undefined
   try {
-    return { lp2p, js: await startPair('js', common) } as Record<Side, Pair>
+    js = await startPair('js', common)
+    return { lp2p, js, quic: await startPair('lp2p', { ...common, measure: `${measure}-quic`, stack: { transport: 'quic-v1' } }) }
   } catch (err) {
-    await stopPair(lp2p)
+    await Promise.all([stopPair(lp2p), stopPair(js)])
     throw err
   }
 }
 
 export async function measureConnections (ctx: Ctx): Promise<MeasureResult> {
   const { opts, log } = ctx
-  const seq: Partial<Record<Side, Series>> = { lp2p: series(), js: series() }
-  const conc: Partial<Record<Side, Series>> = { lp2p: series(), js: series() }
+  const seq: Partial<Record<Side, Series>> = { lp2p: series(), js: series(), quic: series() }
+  const conc: Partial<Record<Side, Series>> = { lp2p: series(), js: series(), quic: series() }
   const failures: Failures = new Map()
   const p = await pairs(ctx, 'conns')
   try {
@@ -100,7 +106,7 @@ export async function measureConnections (ctx: Ctx): Promise<MeasureResult> {
       }
     }
   } finally {
-    await Promise.all([stopPair(p.lp2p), stopPair(p.js)])
+    await Promise.all([stopPair(p.lp2p), stopPair(p.js), stopPair(p.quic)])
   }
   const s = seq as Record<Side, Series>
   const c = conc as Record<Side, Series>
@@ -115,14 +121,20 @@ export async function measureConnections (ctx: Ctx): Promise<MeasureResult> {
       row('conns.conc', `new connection + ping, ${n} concurrent`, 'conn/s', c.lp2p.rate, c.js.rate, { target: ratioTarget(c.lp2p.rate, c.js.rate, CONNS_RATIO) }),
       row('conns.conc.p50', '  latency p50', 'ms', c.lp2p.p50, c.js.p50),
       row('conns.conc.p95', '  latency p95', 'ms', c.lp2p.p95, c.js.p95),
-      row('conns.conc.cpu', '  CPU per connection, dialer + listener', 'ms', ms(c.lp2p.cpu), ms(c.js.cpu))
+      row('conns.conc.cpu', '  CPU per connection, dialer + listener', 'ms', ms(c.lp2p.cpu), ms(c.js.cpu)),
+      row('conns.quic.seq', 'QUIC: new connection + ping, sequential', 'conn/s', s.quic.rate, undefined, { note: QUIC_NOTE }),
+      row('conns.quic.seq.p50', '  latency p50', 'ms', s.quic.p50, undefined),
+      row('conns.quic.seq.cpu', '  CPU per connection, dialer + listener', 'ms', ms(s.quic.cpu), undefined),
+      row('conns.quic.conc', `QUIC: new connection + ping, ${n} concurrent`, 'conn/s', c.quic.rate, undefined, { note: QUIC_NOTE }),
+      row('conns.quic.conc.p50', '  latency p50', 'ms', c.quic.p50, undefined),
+      row('conns.quic.conc.cpu', '  CPU per connection, dialer + listener', 'ms', ms(c.quic.cpu), undefined)
     ]
   }
 }
 
 export async function measureStreams (ctx: Ctx): Promise<MeasureResult> {
   const { opts, log } = ctx
-  const res: Record<Side, Series> = { lp2p: series(), js: series() }
+  const res: Record<Side, Series> = { lp2p: series(), js: series(), quic: series() }
   // The floors: 1-byte echoes between the same two processes (lp2p's), over plain TCP
   // and with every message sealed as a Noise transport message (peers/echo-loop.ts).
   const floors: Record<EchoName, Series> = { plain: series(), sealed: series() }
@@ -150,7 +162,7 @@ export async function measureStreams (ctx: Ctx): Promise<MeasureResult> {
       }
     }
   } finally {
-    await Promise.all([stopPair(p.lp2p), stopPair(p.js)])
+    await Promise.all([stopPair(p.lp2p), stopPair(p.js), stopPair(p.quic)])
   }
   const asked = STREAMS_RATIO * spread(res.js.rate).median
   const allows = (s: Series): string => `${spread(s.rate).median.toFixed(0)}/s (p50 ${spread(s.p50).median.toFixed(3)} ms)`
@@ -159,6 +171,9 @@ export async function measureStreams (ctx: Ctx): Promise<MeasureResult> {
       row('streams', 'new stream + 1-byte echo, sequential', 'stream/s', res.lp2p.rate, res.js.rate, { target: ratioTarget(res.lp2p.rate, res.js.rate, STREAMS_RATIO) }),
       row('streams.p50', '  latency p50', 'ms', res.lp2p.p50, res.js.p50),
       row('streams.cpu', '  CPU per stream, dialer + listener', 'ms', ms(res.lp2p.cpu), ms(res.js.cpu)),
+      row('streams.quic', 'QUIC: new stream + 1-byte echo, sequential', 'stream/s', res.quic.rate, undefined, { note: QUIC_NOTE }),
+      row('streams.quic.p50', '  latency p50', 'ms', res.quic.p50, undefined),
+      row('streams.quic.cpu', '  CPU per stream, dialer + listener', 'ms', ms(res.quic.cpu), undefined),
       row('streams.floor', 'baseline: plain TCP 1-byte echo between the two processes, sequential', 'echo/s', undefined, undefined, {
         baseline: spread(floors.plain.rate),
         note: `the streams target (${STREAMS_RATIO}x js-libp2p) asks for ${asked.toFixed(0)} streams/s; one plain TCP echo between the processes allows ${allows(floors.plain)}`

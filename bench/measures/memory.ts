@@ -8,15 +8,16 @@
  * after full garbage collections, open and hold the connections (each pinged once),
  * wait for background work (identify) to settle, collect again and take the RSS. The
  * figure is the growth divided by the connection count. RSS is what the operating
- * system charges the process: JS heap, Buffers, sockets' user-space state.
+ * system charges the process: JS heap, Buffers, sockets' user-space state (and, over
+ * QUIC, the native engine's per-connection state: lp2p alone, row `memory.quic.*`).
  */
 import { startPair, stopPair, type Pair } from '../lib/peer-process.js'
 import { row } from '../lib/report.js'
 import { spread } from '../lib/stats.js'
 import { rotate, sleep, type Ctx, type MeasureResult } from './common.js'
 
-type Side = 'lp2p' | 'js'
-const IMPLS: Side[] = ['lp2p', 'js']
+type Side = 'lp2p' | 'js' | 'quic'
+const IMPLS: Side[] = ['lp2p', 'js', 'quic']
 
 /** Target of issue 4: at most a quarter of js-libp2p's memory per connection. */
 const MEMORY_RATIO = 0.25
@@ -61,20 +62,21 @@ function generations (u: Usage): { young: Bytes, old: Bytes } {
 export async function measureMemory (ctx: Ctx): Promise<MeasureResult> {
   const { opts, log } = ctx
   const n = opts.memoryConns
-  const listener: Record<string, number[]> = { lp2p: [], js: [] }
-  const dialer: Record<string, number[]> = { lp2p: [], js: [] }
-  const heap: Record<string, number[]> = { lp2p: [], js: [] }
+  const listener: Record<string, number[]> = { lp2p: [], js: [], quic: [] }
+  const dialer: Record<string, number[]> = { lp2p: [], js: [], quic: [] }
+  const heap: Record<string, number[]> = { lp2p: [], js: [], quic: [] }
   const notes: string[] = []
   const breakdown: Array<Record<string, number | string>> = []
   for (let rep = 0; rep < opts.memoryRuns; rep++) {
     for (const impl of rotate(IMPLS, rep)) {
       let p: Pair | undefined
       try {
-        p = await startPair(impl, {
+        p = await startPair(impl === 'quic' ? 'lp2p' : impl, {
           host: '127.0.0.1',
           maxConnections: n * 2 + 100,
-          measure: 'memory',
+          measure: impl === 'quic' ? 'memory-quic' : 'memory',
           nodeFlags: YOUNG_FLAGS,
+          ...(impl === 'quic' ? { stack: { transport: 'quic-v1' as const } } : {}),
           ...(ctx.profileDir !== undefined ? { profileDir: ctx.profileDir } : {})
         })
         const args = { host: '127.0.0.1', port: p.port, concurrency: 50 }
@@ -141,7 +143,10 @@ export async function measureMemory (ctx: Ctx): Promise<MeasureResult> {
         ...(notes.length > 0 || n < 500 ? { note: [...(n < 500 ? [`${n} connections are too few for a stable figure (allocator and heap growth steps dominate); use >= 1000`] : []), ...notes].join('; ') } : {})
       }),
       row('memory.dialer', `RSS per idle connection, dialer (${n} held)`, 'KiB', dialer.lp2p, dialer.js, { target: target(dialer.lp2p as number[], dialer.js as number[]) }),
-      row('memory.listener.heap', '  listener JS heap + external per connection', 'KiB', heap.lp2p, heap.js)
+      row('memory.listener.heap', '  listener JS heap + external per connection', 'KiB', heap.lp2p, heap.js),
+      row('memory.quic.listener', `QUIC: RSS per idle connection, listener (${n} held)`, 'KiB', listener.quic, undefined, { note: 'lp2p over QUIC; includes the native engine\'s connection state (quinn, rustls)' }),
+      row('memory.quic.dialer', `QUIC: RSS per idle connection, dialer (${n} held)`, 'KiB', dialer.quic, undefined),
+      row('memory.quic.listener.heap', '  QUIC listener JS heap + external per connection', 'KiB', heap.quic, undefined)
     ],
     extra: { perConnectionKiB: breakdown }
   }

@@ -1,6 +1,7 @@
 /**
  * Measure 1 and the baselines of measure 6: one stream's throughput over TCP + Noise +
- * yamux between two processes (and, lp2p alone, over its other security/muxer pairs),
+ * yamux between two processes (and, lp2p alone, over its other security/muxer pairs
+ * and over QUIC),
  * upload and download separately, by the perf protocol
  * (timed by the client from stream open to the server's close, `specs/perf.md`), next
  * to raw Node TCP and the encrypted ceiling (`bench/peers/baseline.ts`), all
@@ -26,17 +27,20 @@ const PAIRS = {
   'noise+mplex': { label: 'Noise + mplex', stack: { security: 'noise', muxer: 'mplex' } },
   'tls+mplex': { label: 'TLS + mplex', stack: { security: 'tls', muxer: 'mplex' } },
   'secio+yamux': { label: 'SECIO + yamux', stack: { security: 'secio', muxer: 'yamux' } },
-  'pnet+noise+yamux': { label: 'pnet + Noise + yamux', stack: { security: 'noise', muxer: 'yamux', pnet: true } }
+  'pnet+noise+yamux': { label: 'pnet + Noise + yamux', stack: { security: 'noise', muxer: 'yamux', pnet: true } },
+  quic: { label: 'QUIC (/quic-v1)', stack: { transport: 'quic-v1' } }
 } as const satisfies Record<string, { label: string, stack: StackChoice }>
 type PairName = keyof typeof PAIRS
 const PAIR_NAMES = Object.keys(PAIRS) as PairName[]
 const TLS_NOTE = 'TLS 1.3 negotiates TLS_AES_256_GCM_SHA384 here (Node\'s default; lp2p sets no ciphers), not ChaCha20-Poly1305: the ChaCha ceilings are only a reference for this row'
+const QUIC_NOTE = 'QUIC\'s packet protection, flow and congestion control run in the native engine (quinn and rustls, over UDP), not over a TCP socket: the TCP + ChaCha ceilings are only a reference for this row'
 /** What the other rows run instead of the Noise pair the ceilings model. */
 const STACK_NOTES: Partial<Record<PairName, string>> = {
   'tls+yamux': TLS_NOTE,
   'tls+mplex': TLS_NOTE,
   'secio+yamux': 'SECIO agrees AES-256-CTR + HMAC-SHA256 between two lp2p nodes (node:crypto; 64 KiB packets); the ChaCha ceilings are only a reference for this row',
-  'pnet+noise+yamux': 'Noise inside a private network: every byte also XORed with XSalsa20 (@noble/ciphers, pure JS) both ways'
+  'pnet+noise+yamux': 'Noise inside a private network: every byte also XORed with XSalsa20 (@noble/ciphers, pure JS) both ways',
+  quic: QUIC_NOTE
 }
 
 /** A perf-protocol side: one of the two implementations, or lp2p on another pair. */

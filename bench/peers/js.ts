@@ -130,8 +130,8 @@ function wrap (conn: Connection): BenchConn {
 
 /** This peer runs Noise + yamux, the pair the side-by-side rows compare. */
 function defaultStackOnly (options: StackChoice): void {
-  if ((options.security ?? 'noise') !== 'noise' || (options.muxer ?? 'yamux') !== 'yamux') {
-    throw new Error(`the js-libp2p bench peer runs noise + yamux only, not ${options.security ?? 'noise'} + ${options.muxer ?? 'yamux'}`)
+  if ((options.security ?? 'noise') !== 'noise' || (options.muxer ?? 'yamux') !== 'yamux' || (options.transport ?? 'tcp') !== 'tcp') {
+    throw new Error(`the js-libp2p bench peer runs TCP + noise + yamux only, not ${options.transport ?? 'tcp'} + ${options.security ?? 'noise'} + ${options.muxer ?? 'yamux'}`)
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * The lp2p benchmark peer (started by `bench/main.ts`): TCP + Noise + yamux with the
  * node's defaults (identify and ping on), serving perf and echo; TLS and/or mplex
- * instead when the measure asks (`StackChoice`).
+ * instead, or QUIC, when the measure asks (`StackChoice`).
  */
 import { performance } from 'node:perf_hooks'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -18,6 +18,8 @@ import { PERF_PROTOCOL, perfHandler, perfOnStream } from '../../dist/src/protoco
 import { servePeer, type BenchConn, type Impl, type StackChoice } from './scenarios.js'
 
 let node: Lp2pNode | undefined
+/** The transport of this peer's node: set by listen/startDialer. */
+let transport: StackChoice['transport'] = 'tcp'
 const ONE = Buffer.from([1])
 
 function wrap (conn: Connection): BenchConn {
@@ -61,24 +63,31 @@ function stack (choice: StackChoice): Pick<NodeOptions, 'connectionEncrypters' |
   }
 }
 
+/** `/ip4/<host>/tcp/<port>`, or its QUIC twin. */
+function address (host: string, port: number | string): string {
+  return transport === 'quic-v1' ? `/ip4/${host}/udp/${port}/quic-v1` : `/ip4/${host}/tcp/${port}`
+}
+
 const impl: Impl = {
   name: 'lp2p',
   async listen (host, options) {
-    node = createNode({ listen: [`/ip4/${host}/tcp/0`], limits: { maxConnections: options.maxConnections, maxPendingInbound: 64 }, ...stack(options) })
+    transport = options.transport ?? 'tcp'
+    node = createNode({ listen: [address(host, 0)], limits: { maxConnections: options.maxConnections, maxPendingInbound: 64 }, ...stack(options) })
     node.handle(PERF_PROTOCOL, perfHandler({ maxResponseBytes: PERF_MAX_U64 }), { maxInboundStreams: 8 })
     node.handle(ECHO_PROTOCOL, (s) => { handleEcho(s) }, { maxInboundStreams: 64 })
     await node.start()
     const addr = node.getMultiaddrs()[0]
     if (addr === undefined) throw new Error('not listening')
-    return { port: Number(/\/tcp\/(\d+)/.exec(addr.toString())?.[1]), peerId: node.peerId.toString() }
+    return { port: Number(/\/(?:tcp|udp)\/(\d+)/.exec(addr.toString())?.[1]), peerId: node.peerId.toString() }
   },
   async startDialer (options) {
+    transport = options.transport ?? 'tcp'
     node = createNode({ limits: { maxConnections: options.maxConnections }, ...stack(options) })
     await node.start()
   },
   async dial (host, port) {
     if (node === undefined) throw new Error('no node')
-    return wrap(await node.dial(multiaddr(`/ip4/${host}/tcp/${port}`)))
+    return wrap(await node.dial(multiaddr(address(host, port))))
   }
 }
 

@@ -42,6 +42,8 @@ export interface StackChoice {
   security?: 'noise' | 'tls' | 'secio'
   muxer?: 'yamux' | 'mplex'
   pnet?: boolean
+  /** `quic-v1`: QUIC, whose security and streams are built in (security and muxer then unused). */
+  transport?: 'tcp' | 'quic-v1'
 }
 
 export interface NodeOptions extends StackChoice {
@@ -54,7 +56,7 @@ export interface Impl {
   listen (host: string, options: NodeOptions): Promise<{ port: number, peerId: string }>
   /** Starts a node that only dials. */
   startDialer (options: NodeOptions): Promise<void>
-  /** A new connection to the bare address `/ip4/<host>/tcp/<port>`. */
+  /** A new connection to the bare address `/ip4/<host>/tcp/<port>` (`/udp/<port>/quic-v1` over QUIC). */
   dial (host: string, port: number): Promise<BenchConn>
 }
 

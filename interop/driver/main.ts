@@ -52,11 +52,12 @@ function loadUnsupported (): Record<string, UnsupportedEntry[]> {
   return out
 }
 
-function lp2pCapabilities (cmd: PeerCommand): Capabilities {
+/** lp2p's capabilities, and the cases it cannot run although it has each part (same shape as unsupported.json). */
+function lp2pCapabilities (cmd: PeerCommand): Capabilities & { unsupported?: UnsupportedEntry[] } {
   const res = spawnSync(cmd.command, [...cmd.args, '--capabilities'], { cwd: cmd.cwd, encoding: 'utf8', timeout: CAPABILITIES_TIMEOUT_MS })
   const line = String(res.stdout ?? '').trim().split('\n').pop() ?? ''
   try {
-    const caps = JSON.parse(line) as Capabilities
+    const caps = JSON.parse(line) as Capabilities & { unsupported?: UnsupportedEntry[] }
     if (res.status === 0 && Array.isArray(caps.transports) && Array.isArray(caps.security) &&
       Array.isArray(caps.muxers) && Array.isArray(caps.keyTypes)) return caps
   } catch { /* reported below */ }
@@ -132,7 +133,8 @@ async function main (): Promise<number> {
     const caps = lp2pCapabilities(cmd)
     log(`lp2p capabilities: ${JSON.stringify(caps)}`)
     commands.set('lp2p', cmd)
-    impls.unshift({ name: 'lp2p', isLp2p: true, capabilities: caps, unsupported: [] })
+    const { unsupported: lp2pUnsupported, ...lp2pCaps } = caps
+    impls.unshift({ name: 'lp2p', isLp2p: true, capabilities: lp2pCaps, unsupported: lp2pUnsupported ?? [] })
   }
 
   let cases = planMatrix(impls, mode)

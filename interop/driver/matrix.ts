@@ -5,16 +5,21 @@
  *
  * A case is one dialer and one listener with one transport/security/muxer combination
  * and one key type per side. Four kinds of columns:
- * - combinations: every transport x security x muxer, both sides on Ed25519 keys;
+ * - combinations: every transport x security x muxer, both sides on Ed25519 keys; a
+ *   transport with built-in security and muxing (QUIC) is one combination, named by
+ *   the transport alone;
  * - key types: each non-default key type on the base combination (tcp/noise/yamux,
- *   the one every implementation has), so each key type crosses the wire;
+ *   the one every implementation has), and on each built-in transport (its TLS
+ *   certificate carries the key), so each key type crosses the wire;
  * - the legacy and test-only security protocols (SECIO, plaintext), one column each
  *   on tcp/yamux: off by default everywhere, so not worth the whole grid;
  * - private networks on the base combination: a PSK both sides share (must pass), and
  *   a different PSK on each side (must be refused: the dialer fails).
  */
 
-export const TRANSPORTS = ['tcp', 'ws'] as const
+export const TRANSPORTS = ['tcp', 'ws', 'quic-v1'] as const
+/** Transports that bring their own security and muxer: no choice of either. */
+export const BUILT_IN_TRANSPORTS: readonly string[] = ['quic-v1']
 export const SECURITY = ['noise', 'tls'] as const
 /** Security protocols with one column each (tcp/<security>/yamux) rather than the whole grid. */
 export const EXTRA_SECURITY = ['secio', 'plaintext'] as const
@@ -83,13 +88,26 @@ export type Skip = { kind: 'unsupported' | 'lp2p-unsupported', reason: string }
 
 export interface PlannedCase extends Case { skip?: Skip }
 
+export function isBuiltIn (c: Combo): boolean {
+  return BUILT_IN_TRANSPORTS.includes(c.transport)
+}
+
 export function comboLabel (c: Combo): string {
-  return `${c.transport}/${c.security}/${c.muxer}`
+  return isBuiltIn(c) ? c.transport : `${c.transport}/${c.security}/${c.muxer}`
+}
+
+/** The one combination of a built-in transport: its own security and muxer, by its name. */
+function builtInCombo (transport: string): Combo {
+  return { transport, security: transport, muxer: transport }
 }
 
 export function allCombos (): Combo[] {
   const out: Combo[] = []
   for (const transport of TRANSPORTS) {
+    if (BUILT_IN_TRANSPORTS.includes(transport)) {
+      out.push(builtInCombo(transport))
+      continue
+    }
     for (const security of SECURITY) {
       for (const muxer of MUXERS) out.push({ transport, security, muxer })
     }
@@ -121,8 +139,8 @@ function sideSkip (side: Side, combo: Combo): Skip | undefined {
   const kind = impl.isLp2p ? 'lp2p-unsupported' : 'unsupported'
   const caps = impl.capabilities
   if (!caps.transports.includes(combo.transport)) return { kind, reason: `${impl.name}: no ${combo.transport} transport` }
-  if (!caps.security.includes(combo.security)) return { kind, reason: `${impl.name}: no ${combo.security}` }
-  if (!caps.muxers.includes(combo.muxer)) return { kind, reason: `${impl.name}: no ${combo.muxer}` }
+  if (!isBuiltIn(combo) && !caps.security.includes(combo.security)) return { kind, reason: `${impl.name}: no ${combo.security}` }
+  if (!isBuiltIn(combo) && !caps.muxers.includes(combo.muxer)) return { kind, reason: `${impl.name}: no ${combo.muxer}` }
   if (!caps.keyTypes.includes(key)) return { kind, reason: `${impl.name}: no ${key} host key` }
   if (side.pnet !== undefined && caps.pnet !== true) return { kind, reason: `${impl.name}: no private networks` }
   for (const e of impl.unsupported) {
@@ -159,7 +177,7 @@ export function rowLabel (dialer: string, listener: string): string {
   return `${dialer} -> ${listener}`
 }
 
-/** Every case for one ordered pair: all combinations, then the non-default key types. */
+/** Every case for one ordered pair: all combinations, then the non-default key types on each key-carrying combination. */
 export function planPair (dialer: Implementation, listener: Implementation): PlannedCase[] {
   const row = rowLabel(dialer.name, listener.name)
   const out: PlannedCase[] = []
@@ -173,19 +191,21 @@ export function planPair (dialer: Implementation, listener: Implementation): Pla
     out.push(planned)
   }
   for (const combo of allCombos()) add(comboLabel(combo), combo, DEFAULT_KEY, DEFAULT_KEY)
-  for (const keyType of KEY_TYPES) {
-    if (keyType === DEFAULT_KEY) continue
-    const keys = keysFor(dialer, listener, keyType)
-    const column = `key:${keyType}`
-    if (keys === undefined) {
-      const lp2pMissing = (dialer.isLp2p && !dialer.capabilities.keyTypes.includes(keyType)) ||
-        (listener.isLp2p && !listener.capabilities.keyTypes.includes(keyType))
-      add(column, BASE_COMBO, keyType, keyType, {
-        kind: lp2pMissing ? 'lp2p-unsupported' : 'unsupported',
-        reason: `neither ${dialer.name} nor ${listener.name} can make a ${keyType} host key`
-      })
-    } else {
-      add(column, BASE_COMBO, keys[0], keys[1])
+  for (const combo of [BASE_COMBO, ...BUILT_IN_TRANSPORTS.map(builtInCombo)]) {
+    for (const keyType of KEY_TYPES) {
+      if (keyType === DEFAULT_KEY) continue
+      const keys = keysFor(dialer, listener, keyType)
+      const column = combo === BASE_COMBO ? `key:${keyType}` : `${comboLabel(combo)} key:${keyType}`
+      if (keys === undefined) {
+        const lp2pMissing = (dialer.isLp2p && !dialer.capabilities.keyTypes.includes(keyType)) ||
+          (listener.isLp2p && !listener.capabilities.keyTypes.includes(keyType))
+        add(column, combo, keyType, keyType, {
+          kind: lp2pMissing ? 'lp2p-unsupported' : 'unsupported',
+          reason: `neither ${dialer.name} nor ${listener.name} can make a ${keyType} host key`
+        })
+      } else {
+        add(column, combo, keys[0], keys[1])
+      }
     }
   }
   for (const security of EXTRA_SECURITY) {

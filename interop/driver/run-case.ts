@@ -10,7 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import type { PeerCommand } from './peers.js'
-import type { Case } from './matrix.js'
+import { isBuiltIn, type Case } from './matrix.js'
 
 /** The last 64 KiB of a peer's stdout or stderr: enough for any stack trace, bounded against a chatty peer. */
 const MAX_OUTPUT = 64 * 1024
@@ -131,8 +131,9 @@ function caseEnv (c: Case, role: 'listener' | 'dialer', key: string, timeoutSecs
   return {
     INTEROP_ROLE: role,
     INTEROP_TRANSPORT: c.combo.transport,
-    INTEROP_SECURITY: c.combo.security,
-    INTEROP_MUXER: c.combo.muxer,
+    // A transport with built-in security and muxer (QUIC) gets neither: each peer's
+    // defaults are set up and unused.
+    ...(isBuiltIn(c.combo) ? {} : { INTEROP_SECURITY: c.combo.security, INTEROP_MUXER: c.combo.muxer }),
     INTEROP_KEY_TYPE: key,
     INTEROP_TIMEOUT_SECS: String(timeoutSecs),
     ...(psk !== undefined ? { INTEROP_PSK: psk } : {})

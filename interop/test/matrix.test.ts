@@ -21,13 +21,14 @@ function lp2p (caps: Partial<Capabilities> = {}): Implementation {
 }
 
 describe('interop matrix planning', () => {
-  it('has 8 combinations, 3 key columns, SECIO, plaintext and 2 private network columns per pair', () => {
-    assert.equal(allCombos().length, 8)
+  it('has 9 combinations (QUIC is one: its security and muxer are built in), key columns, SECIO, plaintext and 2 private network columns per pair', () => {
+    assert.equal(allCombos().length, 9)
     const cases = planPair(ref('a'), ref('b'))
     assert.deepEqual(cases.map((c) => c.column), [
       'tcp/noise/yamux', 'tcp/noise/mplex', 'tcp/tls/yamux', 'tcp/tls/mplex',
-      'ws/noise/yamux', 'ws/noise/mplex', 'ws/tls/yamux', 'ws/tls/mplex',
-      'key:secp256k1', 'key:ecdsa', 'key:rsa', 'tcp/secio/yamux', 'tcp/plaintext/yamux', 'pnet:shared', 'pnet:wrong-psk'
+      'ws/noise/yamux', 'ws/noise/mplex', 'ws/tls/yamux', 'ws/tls/mplex', 'quic-v1',
+      'key:secp256k1', 'key:ecdsa', 'key:rsa', 'quic-v1 key:secp256k1', 'quic-v1 key:ecdsa', 'quic-v1 key:rsa',
+      'tcp/secio/yamux', 'tcp/plaintext/yamux', 'pnet:shared', 'pnet:wrong-psk'
     ])
     assert.ok(cases.every((c) => c.skip === undefined))
     assert.deepEqual(cases.filter((c) => c.pnet !== undefined).map((c) => [c.pnet, c.combo.security]), [['shared', 'noise'], ['wrong-psk', 'noise']])
@@ -52,6 +53,17 @@ describe('interop matrix planning', () => {
     const shared = planPair(lp2p(), ref('b')).find((x) => x.pnet === 'shared') as PlannedCase
     const [sl, sd] = casePsks(shared)
     assert.equal(sl, sd)
+  })
+
+  it('runs QUIC whatever security and muxers a side lists, and skips it for a side without QUIC', () => {
+    const js = ref('js', [{ transport: 'quic-v1', reason: 'no QUIC' }])
+    const quicCase = (d: Implementation, l: Implementation, col = 'quic-v1'): string | undefined => planPair(d, l).find((c) => c.column === col)?.skip?.kind
+    assert.equal(quicCase(lp2p({ security: ['noise'], muxers: ['yamux'] }), ref('go')), undefined)
+    assert.equal(quicCase(lp2p(), js), 'unsupported')
+    assert.equal(quicCase(lp2p({ transports: ['tcp', 'ws'] }), ref('go')), 'lp2p-unsupported')
+    const noEcdsaOverQuic: Implementation = { ...lp2p(), unsupported: [{ transport: 'quic-v1', keyType: 'ecdsa', reason: 'engine' }] }
+    assert.equal(quicCase(noEcdsaOverQuic, ref('go'), 'quic-v1 key:ecdsa'), 'lp2p-unsupported')
+    assert.equal(quicCase(noEcdsaOverQuic, ref('go'), 'key:ecdsa'), undefined)
   })
 
   it('runs lp2p against every reference in both directions and against itself', () => {
@@ -108,8 +120,9 @@ describe('interop matrix planning', () => {
         if (c.skip !== undefined) continue
         for (const [name, key] of [[c.dialer, c.dialerKey], [c.listener, c.listenerKey]] as const) {
           const cap = name === 'lp2p' ? a : b
-          assert.ok(cap.transports.includes(c.combo.transport) && cap.security.includes(c.combo.security) &&
-            cap.muxers.includes(c.combo.muxer) && cap.keyTypes.includes(key), `${c.id} runs without support`)
+          const builtIn = c.combo.transport === 'quic-v1'
+          assert.ok(cap.transports.includes(c.combo.transport) && (builtIn || cap.security.includes(c.combo.security)) &&
+            (builtIn || cap.muxers.includes(c.combo.muxer)) && cap.keyTypes.includes(key), `${c.id} runs without support`)
         }
       }
     }))

@@ -21,9 +21,14 @@ import { registerPerfCommand, servePerf } from './perf.js'
 import { parseCliTarget } from './target.js'
 import { registerEchoCommand } from './echo.js'
 import { addNodeSecurityFlags, nodeSecurityOptions, type NodeSecurityFlags } from './node-security.js'
+import { listenOptional } from './listen.js'
 
-/** Default listen address of `lp2p listen`: every IPv4 interface, a free port. */
-const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/0'
+/**
+ * Default listen addresses of `lp2p listen`: every IPv4 interface, a free port, over
+ * TCP and over QUIC. QUIC is optional (its engine is native): where it cannot run,
+ * the node says so on stderr and listens on TCP alone.
+ */
+const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/udp/0/quic-v1']
 
 /** The node's identity: the key file the options name if it exists (or was named), else a new key. */
 async function loadIdentity (opts: DataDirOptions): Promise<{ key: PrivateKey, source: string }> {
@@ -45,7 +50,7 @@ async function clientNode (opts: DataDirOptions & NodeSecurityFlags & { memory?:
 const program = new Command()
 program
   .name('lp2p')
-  .description('A libp2p node: TCP, Noise and TLS, yamux, ping, identify, echo, perf.')
+  .description('A libp2p node: TCP (Noise or TLS, yamux) and QUIC, ping, identify, echo, perf.')
   .version(VERSION)
   // commander's errors go through reportError like every other (lp2p: ERR_USAGE: ...).
   .exitOverride()
@@ -54,16 +59,21 @@ program
 
 addNodeSecurityFlags(program.command('listen')
   .description('start a node that serves ping, identify, /echo/1.0.0 and /perf/1.0.0 until interrupted')
-  .option('-l, --listen <multiaddr...>', 'addresses to listen on', [DEFAULT_LISTEN])
+  .option('-l, --listen <multiaddr...>', `addresses to listen on (default: ${DEFAULT_LISTEN.join(' ')})`)
   .option('-k, --key <file>', 'identity key file (default: $LP2P_KEY or <data dir>/identity.json if present)')
   .option('-d, --data-dir <dir>', 'data directory (default: $LP2P_DATA_DIR or ~/.lp2p)')
   .option('--json', 'print one JSON line {"peerId", "multiaddrs"} once listening'))
-  .action(async (opts: { listen: string[], key?: string, dataDir?: string, json?: boolean } & NodeSecurityFlags) => {
+  .action(async (opts: { listen?: string[], key?: string, dataDir?: string, json?: boolean } & NodeSecurityFlags) => {
     const { key, source } = await loadIdentity(opts)
-    const node = createNode({ privateKey: key, listen: opts.listen, ...await nodeSecurityOptions(opts) })
+    const node = createNode({ privateKey: key, ...(opts.listen !== undefined ? { listen: opts.listen } : {}), ...await nodeSecurityOptions(opts) })
     node.handle(ECHO_PROTOCOL, (stream) => { handleEcho(stream) }, { maxInboundStreams: 64 })
     servePerf(node)
+    // Signals are caught from here on: a supervisor that stops us as soon as it reads
+    // our addresses (the line below) must get a clean stop, not the default exit.
+    const stopped = untilSignal()
     await node.start()
+    // A private network cannot cover QUIC (it brings its own security): TCP alone then.
+    if (opts.listen === undefined) await listenOptional(node, DEFAULT_LISTEN.filter((a) => opts.psk === undefined || !a.includes('/quic')))
     const addrs = node.getMultiaddrs().map(String)
     if (opts.json === true) {
       jsonLine({ peerId: node.peerId.toString(), multiaddrs: addrs })
@@ -72,7 +82,7 @@ addNodeSecurityFlags(program.command('listen')
       node.on('peer:connect', (p) => { process.stdout.write(`connected:    ${p.toString()}\n`) })
       node.on('peer:disconnect', (p) => { process.stdout.write(`disconnected: ${p.toString()}\n`) })
     }
-    await untilSignal()
+    await stopped
     await node.stop()
   })
 

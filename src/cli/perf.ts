@@ -34,12 +34,16 @@ import { bitsPerSecond, DEFAULT_REPORT_INTERVAL, formatBytes, formatRate, type P
 import { positiveInt } from './args.js'
 import { jsonLine, untilSignal } from './output.js'
 import { addNodeSecurityFlags, nodeSecurityOptions, type NodeSecurityFlags } from './node-security.js'
+import { listenOptional } from './listen.js'
 
 /** The peer id of the runner's fixed server key (Ed25519, seed of 32 zero bytes). */
 export const PERF_RUNNER_PEER_ID = '12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN'
 
-/** Transports `--transport` accepts: lp2p's perf runs over TCP (+ Noise + yamux). */
-const TRANSPORTS = ['tcp']
+/**
+ * Transports `--transport` accepts, by the runner's names: TCP (+ Noise + yamux) and
+ * QUIC v1. The server listens on both, on the same port number.
+ */
+const TRANSPORTS = ['tcp', 'quic-v1']
 
 /** Redraw period of the terminal progress bar, ms: smooth to the eye, negligible CPU. */
 const BAR_REDRAW_MS = 200
@@ -59,9 +63,10 @@ export function servePerf (node: Lp2pNode, options: PerfServerOptions = {}): voi
 
 /**
  * `host:port`, `[ipv6]:port` or a multiaddr (anything starting with `/`) to a TCP
- * multiaddr. A host that is not an IP literal becomes `/dns/<host>`.
+ * multiaddr, or with `transport` `quic-v1` a `/udp/<port>/quic-v1` one. A host that is
+ * not an IP literal becomes `/dns/<host>` (TCP only: the QUIC engine dials IPs).
  */
-export function parseServerAddress (value: string): Multiaddr {
+export function parseServerAddress (value: string, transport = 'tcp'): Multiaddr {
   if (value.startsWith('/')) {
     try {
       return multiaddr(value)
@@ -74,8 +79,9 @@ export function parseServerAddress (value: string): Multiaddr {
   if (m === null || port > 65535) throw new InvalidArgumentError('must be host:port, [ipv6]:port or a multiaddr')
   const host = (m[1] ?? m[2]) as string
   const proto = m[1] !== undefined ? 'ip6' : /^\d{1,3}(\.\d{1,3}){3}$/.test(host) ? 'ip4' : 'dns'
+  if (transport === 'quic-v1' && proto === 'dns') throw new InvalidArgumentError('QUIC needs an IP address (the engine dials socket addresses)')
   try {
-    return multiaddr(`/${proto}/${host}/tcp/${port}`)
+    return multiaddr(transport === 'quic-v1' ? `/${proto}/${host}/udp/${port}/quic-v1` : `/${proto}/${host}/tcp/${port}`)
   } catch (err) {
     throw new InvalidArgumentError(`invalid address: ${(err as Error).message}`)
   }
@@ -134,16 +140,30 @@ interface PerfCommandOptions extends NodeSecurityFlags {
   reportInterval: number
 }
 
-async function runServer (opts: PerfCommandOptions, address: Multiaddr): Promise<void> {
+async function runServer (opts: PerfCommandOptions, serverAddress: string): Promise<void> {
   const key = opts.key !== undefined ? await loadKeyFile(opts.key) : perfRunnerKey()
   const max = opts.maxResponseBytes !== undefined ? BigInt(parseByteCount(opts.maxResponseBytes)) : PERF_MAX_U64
   // The runner's server answers any request, up to the spec's 2^64 - 1 (timer-based
   // downloads); `--max-response-bytes` bounds it.
-  const node = createNode({ privateKey: key, listen: [address], limits: { maxConnections: 1000 }, ...await nodeSecurityOptions(opts) })
+  // Like the runner's servers: TCP and QUIC on the same port number (a multiaddr
+  // names one transport: that one alone). QUIC is skipped, with a note, without its engine.
+  const addrs = serverAddress.startsWith('/')
+    ? [parseServerAddress(serverAddress).toString()]
+    : TRANSPORTS.filter((t) => opts.psk === undefined || t !== 'quic-v1').map((t) => parseServerAddress(serverAddress, t).toString())
+  const node = createNode({ privateKey: key, limits: { maxConnections: 1000 }, ...await nodeSecurityOptions(opts) })
   servePerf(node, { maxResponseBytes: max, blockSize: opts.blockSize })
+  // Signals are caught before the address line is printed (see `lp2p listen`).
+  const stopped = untilSignal()
   await node.start()
+  try {
+    if (addrs.length === 1) await node.listen(addrs[0] as string)
+    else await listenOptional(node, addrs)
+  } catch (err) {
+    await node.stop()
+    throw err
+  }
   jsonLine({ peerId: node.peerId.toString(), multiaddrs: node.getMultiaddrs().map(String) })
-  await untilSignal()
+  await stopped
   await node.stop()
 }
 
@@ -209,8 +229,7 @@ export function registerPerfCommand (program: Command): void {
       if (!TRANSPORTS.includes(opts.transport)) {
         throw new InvalidArgumentError(`--transport ${opts.transport} is not supported (supported: ${TRANSPORTS.join(', ')})`)
       }
-      const address = parseServerAddress(opts.serverAddress)
-      if (opts.runServer === true) await runServer(opts, address)
-      else await runClient(opts, address)
+      if (opts.runServer === true) await runServer(opts, opts.serverAddress)
+      else await runClient(opts, parseServerAddress(opts.serverAddress, opts.transport))
     })
 }

@@ -35,7 +35,7 @@ export interface ConnectionInit {
 export class ConnectionImpl implements Connection {
   readonly id: string
   readonly remotePeer: PeerId
-  readonly remotePublicKey: PublicKey
+  readonly remotePublicKey: PublicKey | undefined
   readonly remoteAddr: Multiaddr
   readonly localAddr: Multiaddr | undefined
   readonly direction: Direction
@@ -55,14 +55,14 @@ export class ConnectionImpl implements Connection {
     this.#init = init
     this.remotePeer = upgraded.remotePeer
     this.remotePublicKey = upgraded.remotePublicKey
-    this.remoteAddr = upgraded.channel.remoteAddr
-    this.localAddr = upgraded.channel.localAddr
+    this.remoteAddr = upgraded.remoteAddr
+    this.localAddr = upgraded.localAddr
     this.direction = upgraded.direction
     this.encryption = upgraded.encryption
     this.multiplexer = upgraded.multiplexer
     this.muxerNegotiation = upgraded.muxerNegotiation
     this.timeline = { open: opened, upgraded: Date.now() }
-    this.#muxer = upgraded.muxerFactory.createStreamMuxer(upgraded.channel, new ConnectionImpl.#MuxerHooks(this))
+    this.#muxer = upgraded.createMuxer(new ConnectionImpl.#MuxerHooks(this))
   }
 
   /** The muxer's {@link StreamMuxerInit}: prototype methods, no closures per connection. */

@@ -327,14 +327,14 @@ export class Dialer {
     if (!pd.machine.attemptEnded(id, { ok: true })) {
       // The dial already ended (another address won, an inbound connection came, or
       // every caller left): this connection is not wanted.
-      upgraded.channel.destroy()
+      upgraded.destroy(new AbortError('the dial ended before this connection was ready'))
       return
     }
     let conn: Connection
     try {
       conn = this.#init.createConnection(upgraded, a.started)
     } catch (err) {
-      upgraded.channel.destroy()
+      upgraded.destroy(err instanceof Error ? err : new Error(String(err)))
       this.#pump(pd)
       this.#finish(pd, err instanceof Error ? err : new Error(String(err)))
       return

@@ -26,15 +26,21 @@ export interface Connection {
   /** Unique within this node. */
   readonly id: string
   readonly remotePeer: PeerId
-  readonly remotePublicKey: PublicKey
+  /**
+   * The remote's public key, as the security handshake verified it. Undefined only
+   * when the transport brought its own security without handing the key over and the
+   * peer id does not inline it (QUIC with an RSA or ECDSA peer); identify's verified
+   * key is then in the peer store.
+   */
+  readonly remotePublicKey: PublicKey | undefined
   readonly remoteAddr: Multiaddr
   readonly localAddr: Multiaddr | undefined
   /** `outbound`: we dialed it. */
   readonly direction: Direction
   readonly status: ConnectionStatus
-  /** The security protocol id, e.g. `/noise`. */
+  /** The security protocol id, e.g. `/noise`; `/quic-v1` for QUIC's built-in TLS 1.3. */
   readonly encryption: string
-  /** The muxer protocol id, e.g. `/yamux/1.0.0`. */
+  /** The muxer protocol id, e.g. `/yamux/1.0.0`; `/quic-v1` for QUIC's own streams. */
   readonly multiplexer: string
   /** Milliseconds since the epoch. */
   readonly timeline: { readonly open: number, readonly upgraded: number, close?: number }

@@ -13,7 +13,7 @@ export { checkPsk, decodePskFile, encodePskFile, loadPskFile, MAX_PSK_FILE_BYTES
  */
 export function checkPnetTransports (transports: readonly Transport[]): void {
   for (const t of transports) {
-    if (t.bringsOwnSecurity === true) {
+    if (t.secure === true) {
       throw new Lp2pError(codes.ERR_PNET_UNSUPPORTED_TRANSPORT,
         `a private network (psk) cannot be used with the ${t.name} transport: it brings its own security, so its connections would bypass the pre-shared key`)
     }

@@ -198,7 +198,7 @@ export class IdentifyService {
       // Usually the key the security handshake verified: keep that one object rather
       // than a second copy per connection.
       const known = connection.remotePublicKey
-      publicKey = bytesEqual(known.bytes, msg.publicKey) ? known : publicKeyFromProtobuf(msg.publicKey)
+      publicKey = known !== undefined && bytesEqual(known.bytes, msg.publicKey) ? known : publicKeyFromProtobuf(msg.publicKey)
       if (!peerIdFromPublicKey(publicKey).equals(peerId)) {
         throw new Lp2pError(codes.ERR_PROTOCOL_VIOLATION, `identify from ${peerId.toString()} carries another peer's public key`)
       }

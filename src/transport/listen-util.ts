@@ -2,11 +2,13 @@
  * What the TCP and WebSocket listeners share (driver code): one `net.Server` per
  * listener, bound with typed errors and the listener callbacks wired, closed without
  * waiting for accepted connections, and the addresses it listens on, a wildcard listen
- * address (`0.0.0.0`, `::`) expanded to the interface addresses it stands for.
+ * address (`0.0.0.0`, `::`) expanded to the interface addresses it stands for (the
+ * QUIC listener reports its addresses the same way).
  */
 import type net from 'node:net'
 import os from 'node:os'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { ByteChannel } from '../interfaces/channel.js'
 import type { TransportListenerInit } from '../interfaces/transport.js'
 import { codes, Lp2pError } from '../errors.js'
 
@@ -21,11 +23,11 @@ export const INTERFACE_ADDRS_TTL_MS = 5_000
  * `close()`.
  */
 export class ListenerServer {
-  readonly #init: TransportListenerInit
+  readonly #init: TransportListenerInit<ByteChannel>
   #server: net.Server | undefined
   #addrs: ListenAddrs | undefined
 
-  constructor (init: TransportListenerInit) {
+  constructor (init: TransportListenerInit<ByteChannel>) {
     this.#init = init
   }
 
@@ -52,7 +54,8 @@ export class ListenerServer {
 
   /** The addresses we listen on (see ListenAddrs: a wildcard is expanded, the answer kept). */
   getAddrs (): Multiaddr[] {
-    return this.#addrs?.get(this.#server) ?? []
+    const address = this.#server?.address()
+    return this.#addrs?.get(address === null || typeof address === 'string' ? undefined : address) ?? []
   }
 
   /**
@@ -73,7 +76,7 @@ export class ListenerServer {
  * Binds `server` to host/port; rejects with ERR_LISTEN_FAILED (address in use,
  * permission). Afterwards the server's errors and close reach `init`.
  */
-async function bindServer (server: net.Server, addr: Multiaddr, target: { host: string, port: number, family: number }, init: TransportListenerInit): Promise<void> {
+async function bindServer (server: net.Server, addr: Multiaddr, target: { host: string, port: number, family: number }, init: TransportListenerInit<ByteChannel>): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {
       reject(new Lp2pError(codes.ERR_LISTEN_FAILED, `cannot listen on ${addr.toString()}: ${err.message}`, { cause: err }))
@@ -107,15 +110,22 @@ async function closeServer (server: net.Server): Promise<void> {
 /** A socket address as a listener reports it (`family` as Node gives it: 'IPv4', 6, ...). */
 export type AddrFormat = (host: string, port: number, family: string | number) => Multiaddr
 
+/** A bound socket's address as Node reports it (`net.AddressInfo`, or the QUIC engine's port). */
+export interface BoundAddress {
+  address: string
+  port: number
+  family: string | number
+}
+
 /**
- * The addresses a listener's server is bound to; a wildcard is expanded to every
+ * The addresses a listener's socket is bound to; a wildcard is expanded to every
  * interface address of its family. Identify asks on every connection, so the answer
  * is kept: a specific address for the life of the binding (a new bind makes a new
  * ListenAddrs), an expansion for {@link INTERFACE_ADDRS_TTL_MS} (interfaces come and
  * go; `os.networkInterfaces()` is a getifaddrs call and a multiaddr parse per
  * address, about 30-100 us).
  */
-class ListenAddrs {
+export class ListenAddrs {
   readonly #format: AddrFormat
   /** The last answer; `expires` (ms since the epoch) only for a wildcard's expansion. */
   #cached: { addrs: Multiaddr[], expires: number | undefined } | undefined
@@ -124,14 +134,12 @@ class ListenAddrs {
     this.#format = format
   }
 
-  /** A fresh array (the caller may change it); empty while `server` is not bound. */
-  get (server: net.Server | undefined): Multiaddr[] {
-    if (server === undefined) return []
+  /** A fresh array (the caller may change it); empty while nothing is bound. */
+  get (bound: BoundAddress | undefined): Multiaddr[] {
+    if (bound === undefined) return []
     const cached = this.#cached
     if (cached !== undefined && (cached.expires === undefined || Date.now() < cached.expires)) return [...cached.addrs]
-    const address = server.address()
-    if (address === null || typeof address === 'string') return []
-    const { address: host, port, family } = address
+    const { address: host, port, family } = bound
     const wildcard = host === '0.0.0.0' || host === '::' ? (host === '::' ? 6 : 4) : undefined
     const addrs = wildcard !== undefined
       ? interfaceHosts(wildcard).map((h) => this.#format(h, port, wildcard))

@@ -22,7 +22,7 @@ export interface MemoryTransportOptions {
   channel?: Pick<MemoryChannelOptions, 'highWaterMark' | 'chunking'>
 }
 
-export function memory (options: MemoryTransportOptions = {}): Transport {
+export function memory (options: MemoryTransportOptions = {}): Transport<ByteChannel> {
   return new MemoryTransport(options)
 }
 
@@ -34,7 +34,7 @@ function memoryName (addr: Multiaddr): string | undefined {
   return parts[0].value
 }
 
-class MemoryTransport implements Transport {
+class MemoryTransport implements Transport<ByteChannel> {
   readonly name = 'memory'
   readonly #options: MemoryTransportOptions
 
@@ -67,16 +67,16 @@ class MemoryTransport implements Transport {
     return mine
   }
 
-  createListener (init: TransportListenerInit): TransportListener {
+  createListener (init: TransportListenerInit<ByteChannel>): TransportListener {
     return new MemoryListener(init)
   }
 }
 
 class MemoryListener implements TransportListener {
-  readonly #init: TransportListenerInit
+  readonly #init: TransportListenerInit<ByteChannel>
   #name: string | undefined
 
-  constructor (init: TransportListenerInit) {
+  constructor (init: TransportListenerInit<ByteChannel>) {
     this.#init = init
   }
 

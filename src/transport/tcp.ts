@@ -30,11 +30,11 @@ export interface TcpOptions {
   keepAliveDelay?: number
 }
 
-export function tcp (options: TcpOptions = {}): Transport {
+export function tcp (options: TcpOptions = {}): Transport<ByteChannel> {
   return new TcpTransport(options)
 }
 
-class TcpTransport implements Transport {
+class TcpTransport implements Transport<ByteChannel> {
   readonly name = 'tcp'
   readonly #options: TcpOptions
 
@@ -90,7 +90,7 @@ class TcpTransport implements Transport {
     })
   }
 
-  createListener (init: TransportListenerInit): TransportListener {
+  createListener (init: TransportListenerInit<ByteChannel>): TransportListener {
     return new TcpListener(init, this.#options)
   }
 }
@@ -115,11 +115,11 @@ function wrapSocket (socket: net.Socket, dialed?: Multiaddr): SocketChannel {
 }
 
 class TcpListener implements TransportListener {
-  readonly #init: TransportListenerInit
+  readonly #init: TransportListenerInit<ByteChannel>
   readonly #options: TcpOptions
   readonly #server: ListenerServer
 
-  constructor (init: TransportListenerInit, options: TcpOptions) {
+  constructor (init: TransportListenerInit<ByteChannel>, options: TcpOptions) {
     this.#init = init
     this.#options = options
     this.#server = new ListenerServer(init)

@@ -22,6 +22,7 @@ import tls from 'node:tls'
 import type { Duplex } from 'node:stream'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws'
+import type { ByteChannel } from '../interfaces/channel.js'
 import type { TransportListener, TransportListenerInit } from '../interfaces/transport.js'
 import { codes, Lp2pError } from '../errors.js'
 import { requireWsTarget, wsAddr, type WsTarget } from './websocket-addr.js'
@@ -36,13 +37,13 @@ const NOT_FOUND = 'HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length
 const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
 
 export class WebSocketListener implements TransportListener {
-  readonly #init: TransportListenerInit
+  readonly #init: TransportListenerInit<ByteChannel>
   readonly #options: ResolvedWebSocketOptions
   readonly #server: ListenerServer
   /** Sockets (TCP, or TLS over TCP) still in the opening handshake, with their deadlines. */
   readonly #pending = new Map<Duplex, NodeJS.Timeout>()
 
-  constructor (init: TransportListenerInit, options: ResolvedWebSocketOptions) {
+  constructor (init: TransportListenerInit<ByteChannel>, options: ResolvedWebSocketOptions) {
     this.#init = init
     this.#options = options
     this.#server = new ListenerServer(init)

@@ -33,7 +33,7 @@ import { resolveOptions, wsReceiveOptions, type ResolvedWebSocketOptions, type W
 export type { WebSocketOptions } from './websocket-options.js'
 
 /** Creates the WebSocket transport (name `ws`). */
-export function webSockets (options: WebSocketOptions = {}): Transport {
+export function webSockets (options: WebSocketOptions = {}): Transport<ByteChannel> {
   return new WebSocketTransport(resolveOptions(options))
 }
 
@@ -42,7 +42,7 @@ function zeroMask (mask: Buffer): void {
   mask.fill(0)
 }
 
-class WebSocketTransport implements Transport {
+class WebSocketTransport implements Transport<ByteChannel> {
   readonly name = 'ws'
   readonly #options: ResolvedWebSocketOptions
 
@@ -116,7 +116,7 @@ class WebSocketTransport implements Transport {
     })
   }
 
-  createListener (init: TransportListenerInit): TransportListener {
+  createListener (init: TransportListenerInit<ByteChannel>): TransportListener {
     return new WebSocketListener(init, this.#options)
   }
 

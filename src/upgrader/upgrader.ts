@@ -23,12 +23,19 @@
  *
  * Errors are {@link UpgradeError}s naming the step that failed. The raw channel is
  * destroyed on any failure.
+ *
+ * A connection from a transport with built-in security and streams (QUIC) arrives
+ * already upgraded: it is passed through unchanged, after the one check that applies
+ * to every connection, the dialed `/p2p/` id against the authenticated peer
+ * (`ERR_UNEXPECTED_PEER`, step `security-handshake`).
  */
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { ByteChannel } from '../interfaces/channel.js'
 import type { PeerId, PrivateKey, PublicKey } from '../interfaces/keys.js'
-import type { Direction, StreamMuxerFactory } from '../interfaces/muxer.js'
+import type { Direction, StreamMuxer, StreamMuxerFactory, StreamMuxerInit } from '../interfaces/muxer.js'
 import type { SecureResult, SecurityProtocol } from '../interfaces/security.js'
-import { UpgradeError, type UpgradeStep } from '../errors.js'
+import type { UpgradedConnection } from '../interfaces/transport.js'
+import { codes, Lp2pError, UpgradeError, type UpgradeStep } from '../errors.js'
 import { deadline, signalError } from '../util/deadline.js'
 import { handleOnChannel, lazySelectOnChannel, selectOnChannel, type LazyChannel } from '../negotiation/channel-negotiation.js'
 import { encodeMessage, PROTOCOL_ID } from '../negotiation/message.js'
@@ -75,21 +82,49 @@ export interface UpgradeOptions {
   signal?: AbortSignal
 }
 
-export interface Upgraded {
-  direction: Direction
+/** What an upgrade yields (see {@link UpgradedConnection}). */
+export type Upgraded = UpgradedConnection
+
+/** True for a connection a transport already secured and multiplexed (QUIC). */
+export function isUpgraded (c: ByteChannel | UpgradedConnection): c is UpgradedConnection {
+  return typeof (c as Partial<UpgradedConnection>).createMuxer === 'function'
+}
+
+/** A byte channel the upgrader secured: the muxer runs over {@link channel}. */
+export class ChannelUpgrade implements UpgradedConnection {
+  readonly direction: Direction
   /** The secure channel the muxer runs on. */
-  channel: ByteChannel
-  remotePeer: PeerId
-  remotePublicKey: PublicKey
-  /** Protocol id of the security protocol, e.g. `/noise`. */
-  encryption: string
-  muxerFactory: StreamMuxerFactory
-  /** Protocol id of the muxer, e.g. `/yamux/1.0.0`. */
-  multiplexer: string
-  /** How the muxer was agreed. */
-  muxerNegotiation: 'inlined' | 'multistream' | 'lazy'
-  /** Milliseconds spent in the upgrade. */
-  upgradeMs: number
+  readonly channel: ByteChannel
+  readonly remotePeer: PeerId
+  readonly remotePublicKey: PublicKey
+  readonly encryption: string
+  readonly muxerFactory: StreamMuxerFactory
+  readonly multiplexer: string
+  readonly muxerNegotiation: 'inlined' | 'multistream' | 'lazy'
+  readonly upgradeMs: number
+
+  constructor (init: Omit<ChannelUpgrade, 'remoteAddr' | 'localAddr' | 'createMuxer' | 'destroy'>) {
+    this.direction = init.direction
+    this.channel = init.channel
+    this.remotePeer = init.remotePeer
+    this.remotePublicKey = init.remotePublicKey
+    this.encryption = init.encryption
+    this.muxerFactory = init.muxerFactory
+    this.multiplexer = init.multiplexer
+    this.muxerNegotiation = init.muxerNegotiation
+    this.upgradeMs = init.upgradeMs
+  }
+
+  get remoteAddr (): Multiaddr { return this.channel.remoteAddr }
+  get localAddr (): Multiaddr | undefined { return this.channel.localAddr }
+
+  createMuxer (init: StreamMuxerInit): StreamMuxer {
+    return this.muxerFactory.createStreamMuxer(this.channel, init)
+  }
+
+  destroy (err: Error): void {
+    this.channel.destroy(err)
+  }
 }
 
 /** Default {@link UpgraderOptions.inboundUpgradeTimeout}. */
@@ -112,13 +147,18 @@ export class Upgrader {
     this.#outbound = legacyLast(options.outboundSecurity ?? options.security)
   }
 
-  /** Upgrades a connection we dialed. */
-  async upgradeOutbound (raw: ByteChannel, options: UpgradeOptions = {}): Promise<Upgraded> {
+  /**
+   * Upgrades a connection we dialed. An already upgraded one (QUIC) is returned as it
+   * is once its peer is checked against `remotePeer`.
+   */
+  async upgradeOutbound (raw: ByteChannel | UpgradedConnection, options: UpgradeOptions = {}): Promise<Upgraded> {
+    if (isUpgraded(raw)) return passThrough(raw, options.remotePeer)
     return await this.#upgrade(raw, 'outbound', options.signal, options.remotePeer)
   }
 
   /** Upgrades a connection we accepted, within the inbound upgrade timeout. */
-  async upgradeInbound (raw: ByteChannel, options: UpgradeOptions = {}): Promise<Upgraded> {
+  async upgradeInbound (raw: ByteChannel | UpgradedConnection, options: UpgradeOptions = {}): Promise<Upgraded> {
+    if (isUpgraded(raw)) return passThrough(raw, undefined)
     const dl = deadline(this.#options.inboundUpgradeTimeout ?? DEFAULT_INBOUND_UPGRADE_TIMEOUT, options.signal, 'inbound upgrade')
     try {
       return await this.#upgrade(raw, 'inbound', dl.signal, undefined)
@@ -191,7 +231,7 @@ export class Upgrader {
       // 3. The muxer: inlined, or negotiated over the secure channel.
       step = 'muxer-negotiation'
       let muxerId = secure.muxer
-      let how: Upgraded['muxerNegotiation'] = 'inlined'
+      let how: ChannelUpgrade['muxerNegotiation'] = 'inlined'
       let muxedChannel = secure.channel
       if (muxerId === undefined || !this.#muxerIds.includes(muxerId)) {
         const observeMuxer = trace !== undefined ? (dir: 'in' | 'out', m: string) => { trace('muxer', `${dir === 'out' ? '->' : '<-'} ${m} (over ${security.protocol})`) } : undefined
@@ -209,7 +249,7 @@ export class Upgrader {
       }
       trace?.('muxer', `${muxerId} (${how})`)
       const muxerFactory = this.#options.muxers.find((m) => m.protocol === muxerId) as StreamMuxerFactory
-      return {
+      return new ChannelUpgrade({
         direction,
         channel: muxedChannel,
         remotePeer: secure.remotePeer,
@@ -219,7 +259,7 @@ export class Upgrader {
         multiplexer: muxerFactory.protocol,
         muxerNegotiation: how,
         upgradeMs: Date.now() - started
-      }
+      })
     } catch (err) {
       // A stranger to our private network: say so, not what the next step saw of it.
       // A failure (a timeout) before the remote proved the key is that step's too: a
@@ -243,4 +283,18 @@ function legacyLast (list: readonly SecurityProtocol[]): readonly SecurityProtoc
 function traceOf (direction: Direction, raw: ByteChannel): (step: string, text: string) => void {
   const prefix = `${direction} ${raw.remoteAddr.toString()}`
   return (step, text) => { log('%s %s: %s', prefix, step, text) }
+}
+
+/**
+ * A transport's own upgrade, checked like any other: the peer it authenticated must
+ * be the one the dialed address named (`specs/addressing.md`, "The p2p multiaddr").
+ */
+function passThrough (upgraded: UpgradedConnection, remotePeer: PeerId | undefined): Upgraded {
+  if (remotePeer !== undefined && !remotePeer.equals(upgraded.remotePeer)) {
+    const err = new UpgradeError('security-handshake', upgraded.direction, new Lp2pError(codes.ERR_UNEXPECTED_PEER,
+      `dialed ${remotePeer.toString()} but the remote authenticated as ${upgraded.remotePeer.toString()}`))
+    upgraded.destroy(err)
+    throw err
+  }
+  return upgraded
 }

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { ensureStopped, exited, firstLine, lp2p, run } from './lp2p-process.js'
+import { quicUnavailable } from '../transport/quic/quic-pair.js'
 
 describe('lp2p CLI', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'lp2p-cli-'))
@@ -54,6 +55,25 @@ describe('lp2p CLI', () => {
       assert.equal(steps.at(-1)?.peerId, info.peerId)
       assert.ok(steps.at(-1)?.protocols?.includes('/ipfs/ping/1.0.0'), 'identify ran')
 
+      listener.kill('SIGTERM')
+      assert.equal(await exited(listener), 0, stderr)
+    } finally {
+      await ensureStopped(listener)
+    }
+  })
+
+  it('listens on TCP and QUIC by default; pings over QUIC', { skip: quicUnavailable() }, async () => {
+    const listener = lp2p(['listen', '--json'])
+    let stderr = ''
+    listener.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
+    try {
+      const info = JSON.parse(await firstLine(listener)) as { peerId: string, multiaddrs: string[] }
+      assert.ok(info.multiaddrs.some((a) => a.startsWith('/ip4/127.0.0.1/tcp/')), info.multiaddrs.join(' '))
+      const quic = info.multiaddrs.find((a) => a.startsWith('/ip4/127.0.0.1/udp/') && a.includes('/quic-v1/p2p/'))
+      assert.ok(quic !== undefined, info.multiaddrs.join(' '))
+      const pinged = await run(['ping', quic, '--count', '2', '--interval', '0'])
+      assert.equal(pinged.code, 0, pinged.stderr)
+      assert.match(pinged.stdout, /\(\/quic-v1, \/quic-v1\)/)
       listener.kill('SIGTERM')
       assert.equal(await exited(listener), 0, stderr)
     } finally {

@@ -13,6 +13,7 @@ import { ed25519PrivateKeyFromSeed } from '../../src/identity/ed25519.js'
 import { peerIdFromPrivateKey } from '../../src/identity/index.js'
 import { portOf } from '../helpers/addr.js'
 import { ensureStopped, exited, firstLine, lp2p, run } from './lp2p-process.js'
+import { quicUnavailable } from '../transport/quic/quic-pair.js'
 
 /** Starts a long-running command and returns it with its first stdout line, parsed. */
 async function startServer (args: string[]): Promise<{ child: ChildProcess, info: { peerId: string, multiaddrs: string[] } }> {
@@ -32,12 +33,15 @@ const parseLines = (stdout: string): Report[] => stdout.trim().split('\n').map((
 describe('lp2p perf', () => {
   let server: ChildProcess | undefined
   let port: number
+  let quicPort: number | undefined
 
   before(async () => {
     const started = await startServer(['perf', '--run-server', '--server-address', '127.0.0.1:0'])
     server = started.child
     assert.equal(started.info.peerId, PERF_RUNNER_PEER_ID, 'the runner\'s fixed server identity')
     port = portOf(multiaddr(started.info.multiaddrs[0] as string))
+    const q = started.info.multiaddrs.find((a) => a.includes('/quic-v1'))
+    quicPort = q === undefined ? undefined : portOf(multiaddr(q))
   })
 
   after(async () => {
@@ -69,6 +73,15 @@ describe('lp2p perf', () => {
     assert.ok(inter.reduce((a, r) => a + r.uploadBytes, 0) <= final.uploadBytes)
   })
 
+  it('runs over QUIC with --transport quic-v1 (the server listens on TCP and QUIC)', { skip: quicUnavailable() }, async () => {
+    assert.ok(quicPort !== undefined, 'the server listens on QUIC')
+    const res = await run(['perf', '--server-address', `127.0.0.1:${quicPort}`, '--transport', 'quic-v1',
+      '--upload-bytes', '8MiB', '--download-bytes', '8MiB'])
+    assert.equal(res.code, 0, res.stderr)
+    const final = parseLines(res.stdout).at(-1) as Report
+    assert.deepEqual([final.type, final.uploadBytes, final.downloadBytes], ['final', 8 << 20, 8 << 20])
+  })
+
   it('dials `lp2p listen`, which serves perf, by multiaddr', async () => {
     const { child, info } = await startServer(['listen', '--json', '--listen', '/ip4/127.0.0.1/tcp/0'])
     try {
@@ -94,9 +107,9 @@ describe('lp2p perf', () => {
     const dead = await run(['perf', '--server-address', '127.0.0.1:1', '--upload-bytes', '1'])
     assert.notEqual(dead.code, 0)
     assert.match(dead.stderr, /^lp2p: ERR_TRANSPORT_DIAL_FAILED: /)
-    const quic = await run(['perf', '--server-address', '127.0.0.1:1', '--transport', 'quic-v1'])
-    assert.notEqual(quic.code, 0)
-    assert.match(quic.stderr, /quic-v1 is not supported/)
+    const webrtc = await run(['perf', '--server-address', '127.0.0.1:1', '--transport', 'webrtc'])
+    assert.notEqual(webrtc.code, 0)
+    assert.match(webrtc.stderr, /webrtc is not supported/)
   })
 })
 
@@ -111,6 +124,9 @@ describe('lp2p perf helpers', () => {
     assert.equal(parseServerAddress('[::1]:4001').toString(), '/ip6/::1/tcp/4001')
     assert.equal(parseServerAddress('example.org:80').toString(), '/dns/example.org/tcp/80')
     assert.equal(parseServerAddress('/ip4/10.0.0.1/tcp/5').toString(), '/ip4/10.0.0.1/tcp/5')
+    assert.equal(parseServerAddress('127.0.0.1:4001', 'quic-v1').toString(), '/ip4/127.0.0.1/udp/4001/quic-v1')
+    assert.equal(parseServerAddress('[::1]:4001', 'quic-v1').toString(), '/ip6/::1/udp/4001/quic-v1')
+    assert.throws(() => parseServerAddress('example.org:80', 'quic-v1'), /IP address/)
     for (const bad of ['127.0.0.1', '127.0.0.1:65536', ':4001', '1.2.3.4:x', '/ip4/nope', '[::1:4001']) {
       assert.throws(() => parseServerAddress(bad), bad)
     }

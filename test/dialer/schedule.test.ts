@@ -78,6 +78,12 @@ describe('dial schedule', () => {
     ])
   })
 
+  it('local QUIC first, local TCP one step (30 ms) later: a peer with both reaches QUIC first', () => {
+    assert.deepEqual(plan([c('/ip4/127.0.0.1/tcp/2'), c('/ip4/127.0.0.1/udp/3/quic-v1'), c('/ip4/127.0.0.1/tcp/2/ws')]), [
+      ['/ip4/127.0.0.1/udp/3/quic-v1', 0], ['/ip4/127.0.0.1/tcp/2', 30], ['/ip4/127.0.0.1/tcp/2/ws', 60]
+    ])
+  })
+
   it('relayed addresses wait relayDelay behind direct ones, and not when alone', () => {
     const relay = '/ip4/1.2.3.4/tcp/1/p2p/12D3KooWBJTpUVKmSL4tMEY8gzQmHpmWBNhDuqbh8a3WqkWaV5CE/p2p-circuit'
     assert.deepEqual(plan([c(relay), c('/ip4/5.6.7.8/tcp/1')]), [['/ip4/5.6.7.8/tcp/1', 0], [relay, 500]])

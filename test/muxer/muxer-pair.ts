@@ -47,7 +47,7 @@ export function connect (factory: StreamMuxerFactory, options: MemoryChannelOpti
 }
 
 /** A new stream from the dialer to the listener carries a message both ways to its end. */
-export async function assertStillFlowing (p: MuxerPair, inbound: Promise<MuxedStream> = p.nextInbound(), other?: MuxedStream, message = 'still flowing'): Promise<void> {
+export async function assertStillFlowing (p: Pick<MuxerPair, 'dialer' | 'nextInbound'>, inbound: Promise<MuxedStream> = p.nextInbound(), other?: MuxedStream, message = 'still flowing'): Promise<void> {
   if (other === undefined) {
     other = p.dialer.newStream()
     other.end(message)

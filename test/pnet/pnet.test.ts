@@ -131,7 +131,7 @@ describe('private network upgrades', () => {
     assert.equal(out.encryption, '/noise')
     assert.equal(inb.encryption, '/noise')
     assert.ok(!Buffer.concat(seen).includes('/multistream/1.0.0'), 'multistream-select runs inside the private network')
-    out.channel.destroy()
+    out.destroy(new Error('done'))
   })
 
   it('another PSK: both sides fail with ERR_PNET_MISMATCH at step private-network', async () => {
@@ -187,7 +187,7 @@ describe('private network upgrades', () => {
     } finally {
       await Promise.all([dialer.stop(), listener.stop()])
     }
-    const quicLike = { ...memory(), name: 'quic', bringsOwnSecurity: true }
+    const quicLike = { ...memory(), name: 'quic', secure: true }
     assert.throws(() => createNode({ psk, transports: [quicLike] }), (e) => isLp2pError(e, 'ERR_PNET_UNSUPPORTED_TRANSPORT'))
     assert.throws(() => createNode({ psk: randomBytes(31) }), (e) => isLp2pError(e, 'ERR_INVALID_PSK'))
   })

@@ -23,7 +23,7 @@ export interface Listening {
 }
 
 /** Listens on `addr` with a listener of `transport`. */
-export async function listenOn (transport: Transport, addr: string): Promise<Listening> {
+export async function listenOn (transport: Transport<ByteChannel>, addr: string): Promise<Listening> {
   const accepted: ByteChannel[] = []
   const waiters: Array<(ch: ByteChannel) => void> = []
   const listener = transport.createListener({

@@ -34,6 +34,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/security/insecure"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
+	libp2pquic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	"github.com/libp2p/go-libp2p/p2p/transport/websocket"
 	ma "github.com/multiformats/go-multiaddr"
@@ -89,6 +90,11 @@ func newHost(transport, security, muxer, keyType string, listen bool) (host.Host
 	case "ws":
 		opts = append(opts, libp2p.Transport(websocket.New))
 		listenAddr += "/ws"
+	case "quic-v1":
+		// Security and muxer are built in: the options below are ignored by QUIC.
+		opts = append(opts, libp2p.Transport(libp2pquic.NewTransport))
+		listenAddr = "/ip4/127.0.0.1/udp/0/quic-v1"
+		security, muxer = "tls", "yamux"
 	default:
 		return nil, fmt.Errorf("unsupported transport %s", transport)
 	}

@@ -32,9 +32,16 @@ type Kind = 'transport' | 'security' | 'muxer'
  * A value is supported when one of its names is an exported function.
  */
 const FACTORIES: Record<Kind, Record<string, string[]>> = {
-  transport: { tcp: ['tcp'], ws: ['webSockets', 'websockets', 'websocket', 'ws'] },
+  transport: { tcp: ['tcp'], ws: ['webSockets', 'websockets', 'websocket', 'ws'], 'quic-v1': ['quic'] },
   security: { noise: ['noise'], tls: ['tls'], secio: ['secio'], plaintext: ['plaintext'] },
   muxer: { yamux: ['yamux'], mplex: ['mplex'] }
+}
+
+/** The listen address of each transport. */
+const LISTEN: Record<string, string> = {
+  tcp: '/ip4/127.0.0.1/tcp/0',
+  ws: '/ip4/127.0.0.1/tcp/0/ws',
+  'quic-v1': '/ip4/127.0.0.1/udp/0/quic-v1'
 }
 
 /** Matrix key-type names to lp2p's `KeyType` spelling. */
@@ -60,9 +67,19 @@ function makeKey (name: string): lp2p.PrivateKey {
   return lp2p.generateKeyPair(type as lp2p.KeyType, type === 'RSA' ? 2048 : undefined)
 }
 
-function capabilities (): Record<string, string[] | boolean> {
+/** QUIC counts as supported when its native engine loads here (it is optional). */
+function quicRuns (): boolean {
+  try {
+    (lp2p as unknown as { loadQuicEngine?: () => unknown }).loadQuicEngine?.()
+    return true
+  } catch {
+    return false
+  }
+}
+
+function capabilities (): Record<string, unknown> {
   const supported = (kind: Kind): string[] =>
-    Object.keys(FACTORIES[kind]).filter((value) => factory(kind, value) !== undefined)
+    Object.keys(FACTORIES[kind]).filter((value) => factory(kind, value) !== undefined && (value !== 'quic-v1' || quicRuns()))
   const keyTypes = Object.keys(KEY_TYPES).filter((name) => {
     try { makeKey(name); return true } catch { return false }
   })
@@ -72,7 +89,13 @@ function capabilities (): Record<string, string[] | boolean> {
     muxers: supported('muxer'),
     keyTypes,
     // Private networks: a node takes `psk`, and the key file codec is exported.
-    pnet: typeof (lp2p as unknown as Record<string, unknown>).decodePskFile === 'function'
+    pnet: typeof (lp2p as unknown as Record<string, unknown>).decodePskFile === 'function',
+    // Cases lp2p cannot run although it has each part, in unsupported.json's shape.
+    unsupported: [{
+      transport: 'quic-v1',
+      keyType: 'ecdsa',
+      reason: 'the QUIC engine (@chainsafe/libp2p-quic 2.1.4) is built without ECDSA keys: it can neither use an ECDSA host key nor verify an ECDSA peer\'s certificate'
+    }]
   }
 }
 
@@ -177,7 +200,7 @@ async function main (): Promise<void> {
   const node = lp2p.createNode({
     ...(psk !== '' ? { psk: Buffer.from(psk, 'hex') } : {}),
     privateKey: makeKey(env('INTEROP_KEY_TYPE', 'ed25519')),
-    listen: role === 'listener' ? [transport === 'ws' ? '/ip4/127.0.0.1/tcp/0/ws' : '/ip4/127.0.0.1/tcp/0'] : [],
+    listen: role === 'listener' ? [LISTEN[transport] ?? '/ip4/127.0.0.1/tcp/0'] : [],
     transports: [require('transport', transport) as lp2p.Transport],
     connectionEncrypters: [broken !== '' && security === 'noise' ? breakSecurity(broken, secured) : secured],
     streamMuxers: [require('muxer', muxer) as lp2p.StreamMuxerFactory],

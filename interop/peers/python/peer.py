@@ -66,8 +66,9 @@ def make_host(transport, security, muxer, kind):
         raise ValueError(f"unsupported security {security}")
     if muxer not in ("yamux", "mplex"):
         raise ValueError(f"unsupported muxer {muxer}")
-    if transport not in ("tcp", "ws"):
+    if transport not in ("tcp", "ws", "quic-v1"):
         raise ValueError(f"unsupported transport {transport}")
+    # QUIC brings its own security and streams: sec_opt and the muxer are unused then.
     return new_host(
         key_pair=keys,
         sec_opt=sec,
@@ -75,6 +76,7 @@ def make_host(transport, security, muxer, kind):
         enable_tcp=transport == "tcp",
         enable_websocket=transport == "ws",
         psk=env("INTEROP_PSK", "") or None,
+        enable_quic=transport == "quic-v1",
     )
 
 
@@ -100,8 +102,11 @@ async def serve_echo(stream):
 
 async def listen(transport, host):
     host.set_stream_handler(ECHO, serve_echo)
-    suffix = "/ws" if transport == "ws" else ""
-    addr = multiaddr.Multiaddr(f"/ip4/127.0.0.1/tcp/0{suffix}")
+    if transport == "quic-v1":
+        addr = multiaddr.Multiaddr("/ip4/127.0.0.1/udp/0/quic-v1")
+    else:
+        suffix = "/ws" if transport == "ws" else ""
+        addr = multiaddr.Multiaddr(f"/ip4/127.0.0.1/tcp/0{suffix}")
     async with host.run(listen_addrs=[addr]):
         addrs = host.get_addrs()
         if not addrs:

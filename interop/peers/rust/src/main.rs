@@ -11,7 +11,7 @@ use std::{env, error::Error, process, time::Duration, time::Instant};
 use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
 use libp2p::{
     core::{muxing::StreamMuxerBox, transport::Boxed, upgrade::Version},
-    identify, identity, noise, ping,
+    identify, identity, noise, ping, quic,
     swarm::{NetworkBehaviour, SwarmEvent},
     tcp, tls, websocket, yamux, Multiaddr, PeerId, StreamProtocol, Swarm, Transport,
 };
@@ -81,6 +81,12 @@ fn transport(
     s: &Settings,
     key: &identity::Keypair,
 ) -> Result<Boxed<(PeerId, StreamMuxerBox)>, Box<dyn Error>> {
+    if s.transport == "quic-v1" {
+        // QUIC brings its own security (TLS 1.3) and streams: no upgrade.
+        return Ok(quic::tokio::Transport::new(quic::Config::new(key))
+            .map(|(peer, conn), _| (peer, StreamMuxerBox::new(conn)))
+            .boxed());
+    }
     let tcp_config = tcp::Config::default().nodelay(true);
     let raw = match s.transport.as_str() {
         "tcp" => tcp::tokio::Transport::new(tcp_config)
@@ -150,6 +156,7 @@ async fn listen(s: Settings) -> Result<(), Box<dyn Error>> {
     });
     let addr: Multiaddr = match s.transport.as_str() {
         "ws" => "/ip4/127.0.0.1/tcp/0/ws".parse()?,
+        "quic-v1" => "/ip4/127.0.0.1/udp/0/quic-v1".parse()?,
         _ => "/ip4/127.0.0.1/tcp/0".parse()?,
     };
     swarm.listen_on(addr)?;
