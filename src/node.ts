@@ -107,7 +107,10 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
     })
     this.#connections = new ConnectionManager(options.limits ?? {}, {
       onPeerConnect: (peer) => { this.emit('peer:connect', peer) },
-      onPeerDisconnect: (peer) => { this.emit('peer:disconnect', peer) }
+      onPeerDisconnect: (peer) => {
+        this.peerStore.disconnected(peer)
+        this.emit('peer:disconnect', peer)
+      }
     })
     this.#dialer = new Dialer({
       transports: this.#transports,
@@ -303,10 +306,9 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
     const conn = new ConnectionImpl(upgraded, opened, `${++this.#nextConnId}`, this.#connectionInit)
     if (conn.status === 'closed') return conn
     this.#connections.add(conn)
-    void this.peerStore.patch(conn.remotePeer, {
-      publicKey: conn.remotePublicKey,
-      ...(conn.direction === 'outbound' ? { addAddresses: [conn.remoteAddr] } : {})
-    }).catch(() => {})
+    // The address we dialed is one to dial again; an inbound connection's remote port is not.
+    this.peerStore.connected(conn.remotePeer, conn.direction === 'outbound' ? conn.remoteAddr : undefined)
+    this.peerStore.patch(conn.remotePeer, { publicKey: conn.remotePublicKey })
     this.emit('connection:open', conn)
     // Identify runs in the background and never delays the first stream.
     // - Outbound: it starts on process.nextTick. Queued from this promise reaction, that

@@ -78,8 +78,8 @@ export class Dialer {
     if (addr !== undefined) {
       addrs = [withoutPeerId(addr)]
     } else {
-      const info = peer === undefined ? undefined : await this.#init.peerStore.get(peer)
-      addrs = info?.addresses ?? []
+      const info = peer === undefined ? undefined : this.#init.peerStore.get(peer)
+      addrs = info?.addresses.map((a) => a.multiaddr) ?? []
     }
     addrs = rankAddresses(addrs).filter((a) => this.#transportFor(a) !== undefined)
     if (addrs.length === 0) {

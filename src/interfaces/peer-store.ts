@@ -88,6 +88,17 @@ export interface PeerPatch {
   protocolVersion?: string
 }
 
+/** What {@link PeerStore.consumePeerRecord} did with a valid record. */
+export interface ConsumedPeerRecord {
+  /** The peer the record certifies (its id carries the record's key). */
+  peer: PeerId
+  /** False when the store already held a record with this `seq` or a higher one. */
+  accepted: boolean
+  seq: bigint
+  /** The record's addresses, without `/p2p/<id>`. */
+  addresses: Multiaddr[]
+}
+
 /** Emitted after a record changed (and is committed in memory). */
 export interface PeerUpdateEvent {
   peer: Peer
@@ -119,22 +130,32 @@ export interface PeerStore extends EventEmitter<PeerStoreEvents> {
   /**
    * Verifies a signed peer record envelope (domain `libp2p-routing-state`, payload
    * type 0x0301) and stores its addresses as certified when its `seq` is higher than
-   * the one held. Returns the peer it certifies and whether it was accepted (false:
-   * older or equal `seq`). Throws a typed error on a bad envelope or signature, or
+   * the one held. Returns the peer it certifies, whether it was accepted (false:
+   * older or equal `seq`) and the record's seq and addresses. Throws a typed error on a bad envelope or signature, or
    * when `expected` is given and the record is of another peer.
    */
-  consumePeerRecord (envelope: Uint8Array, expected?: PeerId): { peer: PeerId, accepted: boolean }
+  consumePeerRecord (envelope: Uint8Array, expected?: PeerId): ConsumedPeerRecord
   patch (peer: PeerId, patch: PeerPatch): void
   setMetadata (peer: PeerId, key: string, value: Uint8Array | undefined): void
   /** Sets a tag (value, optional lifetime in ms); `undefined` removes it. */
   tag (peer: PeerId, name: string, value: number | undefined, options?: { ttl?: number }): void
   /** Records the outcome of a dial of one of the peer's addresses. */
   recordDial (peer: PeerId, addr: Multiaddr, outcome: DialOutcome): void
-  /** A connection to the peer opened on `addr` (its address becomes `connected`). */
-  connected (peer: PeerId, addr: Multiaddr): void
+  /**
+   * A connection to the peer opened on `addr` (its address becomes `connected`). The
+   * peer is then never evicted until `disconnected`. `addr` may be left out: an
+   * inbound connection's remote address is usually an ephemeral port, not one to dial.
+   */
+  connected (peer: PeerId, addr?: Multiaddr): void
   /** The last connection to the peer closed: `connected` addresses become recently connected. */
   disconnected (peer: PeerId): void
   delete (peer: PeerId): void
+  /**
+   * Collects every expired address and tag now (reads collect them lazily), and
+   * removes the peers left with no address, tag or metadata and no connection.
+   * Returns how many peers were removed.
+   */
+  gc (): number
   /** Writes everything pending (persistent backends); resolves when on disk. */
   flush (): Promise<void>
   /** Flushes and releases the backend. Reads still work on what is in memory. */
