@@ -13,20 +13,49 @@
  */
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { AddressClass, AddressRecord, DialOutcome } from '../interfaces/peer-store.js'
+import { multiaddrCache } from '../util/multiaddr-cache.js'
 
 /** The class an address keeps when no connection holds it. */
 export type StoredClass = Exclude<AddressClass, 'connected'>
 
-export interface AddrEntry {
-  readonly multiaddr: Multiaddr
-  /** `multiaddr.toString()` (cached by the multiaddr), the lookup key. */
+/**
+ * One held address. Keyed by its bytes (the canonical form); the Multiaddr object is
+ * made on first use when the address came as bytes (a store loaded from disk parses
+ * no address until a peer is read: parsing is most of the cost of a load).
+ */
+export class AddrEntry {
+  /** The address bytes as a latin1 string (one char per byte): the lookup key. */
   readonly key: string
+  readonly bytes: Uint8Array
   class: StoredClass
   /** When the stored class lapses, ms since the epoch; 0 when only a connection holds it. */
   expires: number
   certified: boolean
   connected: boolean
   lastDial?: DialOutcome
+  #multiaddr: Multiaddr | undefined
+
+  constructor (source: Multiaddr | Uint8Array, key: string, fact: AddrFact) {
+    const connected = fact.class === 'connected'
+    this.#multiaddr = source instanceof Uint8Array ? undefined : source
+    this.bytes = source instanceof Uint8Array ? source : source.bytes
+    this.key = key
+    this.class = connected ? 'temporary' : fact.class as StoredClass
+    this.expires = connected ? 0 : fact.expires
+    this.certified = fact.certified
+    this.connected = connected
+  }
+
+  get multiaddr (): Multiaddr {
+    this.#multiaddr ??= multiaddrCache.fromBytes(this.bytes)
+    return this.#multiaddr
+  }
+}
+
+/** The lookup key of an address: its bytes, one latin1 char per byte (cheap to make and to hash). */
+export function addrKey (source: Multiaddr | Uint8Array): string {
+  const b = source instanceof Uint8Array ? source : source.bytes
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1')
 }
 
 /** Strength of the stored classes: a stronger class is never replaced by a weaker one. */
@@ -62,18 +91,6 @@ export function mergeAddr (e: AddrEntry, fact: AddrFact): boolean {
   return changed
 }
 
-export function newAddr (multiaddr: Multiaddr, key: string, fact: AddrFact): AddrEntry {
-  const connected = fact.class === 'connected'
-  return {
-    multiaddr,
-    key,
-    class: connected ? 'temporary' : fact.class as StoredClass,
-    expires: connected ? 0 : fact.expires,
-    certified: fact.certified,
-    connected
-  }
-}
-
 /**
  * True when `a` should go before `b` when the bound is reached: uncertified before
  * certified, weaker class first, then sooner expiry. Connected addresses are never
@@ -96,11 +113,11 @@ export function findAddr (list: readonly AddrEntry[], key: string): AddrEntry | 
  * connection uses (go-libp2p does not count connected ones either). Returns true
  * when the list changed.
  */
-export function addAddr (list: AddrEntry[], multiaddr: Multiaddr, fact: AddrFact, max: number): boolean {
-  const key = multiaddr.toString()
+export function addAddr (list: AddrEntry[], source: Multiaddr | Uint8Array, fact: AddrFact, max: number): boolean {
+  const key = addrKey(source)
   const held = findAddr(list, key)
   if (held !== undefined) return mergeAddr(held, fact)
-  const entry = newAddr(multiaddr, key, fact)
+  const entry = new AddrEntry(source, key, fact)
   if (!entry.connected && unconnectedCount(list) >= max) {
     let victim: AddrEntry | undefined
     for (const e of list) if (!e.connected && (victim === undefined || evictsBefore(e, victim))) victim = e

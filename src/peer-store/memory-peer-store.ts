@@ -29,7 +29,7 @@ import { requireBytes } from '../identity/util.js'
 import { copyBytes } from '../wire/bytes.js'
 import type { AddrFact } from './address-book.js'
 import { duration, resolvePeerStoreOptions, type PeerStoreLimits, type PeerStoreOptions } from './options.js'
-import { PeerEntry } from './peer-entry.js'
+import { PeerEntry, peerKey } from './peer-entry.js'
 
 /** What a persistent backend hears of every committed change (internal). */
 export interface ChangeSink {
@@ -331,7 +331,7 @@ function reportListenerError (err: unknown): void {
 
 function keyOf (peer: PeerId): string {
   if (!isPeerId(peer)) throw invalidArgType('peer', 'a PeerId', peer)
-  return peer.toString()
+  return peerKey(peer)
 }
 
 /**

@@ -33,9 +33,8 @@
  */
 import type { DialOutcome, Tag } from '../interfaces/peer-store.js'
 import { codes, Lp2pError } from '../errors.js'
-import { peerIdFromBytes, peerIdFromPublicKey, publicKeyFromProtobuf } from '../identity/index.js'
+import { peerIdFromPublicKey, publicKeyFromProtobuf } from '../identity/index.js'
 import { bytesEqual } from '../identity/util.js'
-import { multiaddrCache } from '../util/multiaddr-cache.js'
 import { copyBytes } from '../wire/bytes.js'
 import { ProtobufReader, ProtobufWriter } from '../wire/protobuf.js'
 import { addAddr, CLASS_RANK, type AddrEntry, type StoredClass } from './address-book.js'
@@ -52,9 +51,9 @@ export const MAX_STORED_PEER_BYTES = 1024 * 1024
 const CLASS_BY_CODE: readonly StoredClass[] = ['temporary', 'default', 'recently-connected', 'permanent']
 
 export function encodePeerEntry (e: PeerEntry): Uint8Array {
-  const w = new ProtobufWriter().bytes(1, e.id.bytes)
+  const w = new ProtobufWriter().bytes(1, e.idBytes)
   for (const a of e.addrs) {
-    const m = new ProtobufWriter().bytes(1, a.multiaddr.bytes).uint(2, CLASS_RANK[a.class])
+    const m = new ProtobufWriter().bytes(1, a.bytes).uint(2, CLASS_RANK[a.class])
     if (Number.isFinite(a.expires)) m.uint(3, time(Math.ceil(a.expires)))
     if (a.certified) m.bool(4, true)
     if (a.connected) m.bool(5, true)
@@ -62,7 +61,8 @@ export function encodePeerEntry (e: PeerEntry): Uint8Array {
     w.message(2, m)
   }
   w.repeatedString(3, e.protocols)
-  if (e.publicKey !== undefined && e.id.publicKey === undefined) w.bytes(4, e.publicKey.bytes)
+  // An identity-multihash id (code 0x00: Ed25519, secp256k1) inlines the key: not stored twice.
+  if (e.publicKey !== undefined && e.idBytes[0] !== 0x00) w.bytes(4, e.publicKey.bytes)
   if (e.agentVersion !== undefined) w.string(5, e.agentVersion)
   if (e.protocolVersion !== undefined) w.string(6, e.protocolVersion)
   for (const [key, value] of e.metadata ?? []) w.message(7, new ProtobufWriter().string(1, key).bytes(2, value))
@@ -95,7 +95,7 @@ export function decodePeerEntry (bytes: Uint8Array, id: Uint8Array, now: number,
       case 1: {
         const held = r.bytes()
         if (entry !== undefined || !bytesEqual(held, id)) throw invalid('the stored peer id is not the key\'s')
-        entry = new PeerEntry(peerIdFromBytes(held))
+        entry = new PeerEntry(copyBytes(held))
         break
       }
       case 2: restoreAddr(need(), r.message(), now, limits); break
@@ -145,7 +145,7 @@ function restoreAddr (e: PeerEntry, m: ProtobufReader, now: number, limits: Peer
     }
   }
   if (bytes === undefined || cls === undefined) throw invalid('an address without its bytes or class')
-  const multiaddr = multiaddrCache.fromBytes(bytes)
+  const multiaddr = copyBytes(bytes)
   if (connected) {
     // Was open when written: back as recently connected, from now.
     const fact = { class: 'recently-connected' as const, expires: now + limits.recentlyConnectedTtl, certified }
@@ -156,7 +156,7 @@ function restoreAddr (e: PeerEntry, m: ProtobufReader, now: number, limits: Peer
   } else {
     return
   }
-  const held = e.addrs.find((a: AddrEntry) => a.multiaddr === multiaddr)
+  const held = e.addrs.find((a: AddrEntry) => a.bytes === multiaddr)
   if (held !== undefined && lastDial !== undefined) held.lastDial = lastDial
 }
 

@@ -12,8 +12,9 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import type { PeerId, PublicKey } from '../interfaces/keys.js'
 import type { DialOutcome, Peer, Tag } from '../interfaces/peer-store.js'
 import type { PeerRecord } from '../record/peer-record.js'
+import { peerIdFromBytes } from '../identity/index.js'
 import {
-  addAddr, addrRecords, dropAddrs, findAddr, nextAddrExpiry, pruneAddrs, releaseConnected,
+  addAddr, addrKey, addrRecords, dropAddrs, findAddr, nextAddrExpiry, pruneAddrs, releaseConnected,
   type AddrEntry, type AddrFact, type StoredClass
 } from './address-book.js'
 
@@ -22,8 +23,9 @@ const EMPTY_METADATA: ReadonlyMap<string, Uint8Array> = new Map()
 const EMPTY_TAGS: ReadonlyMap<string, Tag> = new Map()
 
 export class PeerEntry {
-  readonly id: PeerId
-  /** `id.toString()`: the key of the store's map and of the persistent record. */
+  /** The peer id's multihash bytes. */
+  readonly idBytes: Uint8Array
+  /** {@link peerKey} of the id: the key of the store's map. */
   readonly key: string
   addrs: AddrEntry[] = []
   /** Frozen; replaced, never mutated, so snapshots can share it. */
@@ -42,10 +44,18 @@ export class PeerEntry {
   connected = false
   #snapshot: Peer | undefined
   #validUntil = 0
+  #id: PeerId | undefined
 
-  constructor (id: PeerId, key = id.toString()) {
-    this.id = id
+  /** From a PeerId, or from its bytes (a loaded store makes the PeerId on first read). */
+  constructor (id: PeerId | Uint8Array, key = peerKey(id)) {
+    this.#id = id instanceof Uint8Array ? undefined : id
+    this.idBytes = id instanceof Uint8Array ? id : id.bytes
     this.key = key
+  }
+
+  get id (): PeerId {
+    this.#id ??= peerIdFromBytes(this.idBytes)
+    return this.#id
   }
 
   /** Marks the entry changed at `now`: the next read builds a new snapshot. */
@@ -107,7 +117,7 @@ export class PeerEntry {
    * is kept (it only loses that class); certified ones are the records' business.
    */
   setAddrs (addrs: readonly Multiaddr[], cls: StoredClass, fact: AddrFact, max: number): boolean {
-    const keep = new Set(addrs.map((a) => a.toString()))
+    const keep = new Set(addrs.map(addrKey))
     const dropped = dropAddrs(this.addrs, (e) => e.class === cls && !e.certified && !keep.has(e.key), 'class')
     return this.addAddrs(addrs, fact, max) || dropped
   }
@@ -120,7 +130,7 @@ export class PeerEntry {
    */
   acceptRecord (record: PeerRecord, envelope: Uint8Array, fact: AddrFact, max: number): boolean {
     if (this.seq !== undefined && record.seq <= this.seq) return false
-    const fresh = new Set(record.addresses.map((a) => a.toString()))
+    const fresh = new Set(record.addresses.map(addrKey))
     dropAddrs(this.addrs, (e) => e.certified && !fresh.has(e.key), 'certified')
     this.seq = record.seq
     this.envelope = envelope
@@ -151,10 +161,11 @@ export class PeerEntry {
 
   /** Records a dial outcome; an address not held is added with `fact` (temporary). */
   recordDial (addr: Multiaddr, outcome: DialOutcome, fact: AddrFact, max: number): boolean {
-    let e = findAddr(this.addrs, addr.toString())
+    const key = addrKey(addr)
+    let e = findAddr(this.addrs, key)
     if (e === undefined) {
       if (!addAddr(this.addrs, addr, fact, max)) return false
-      e = findAddr(this.addrs, addr.toString()) as AddrEntry
+      e = findAddr(this.addrs, key) as AddrEntry
     }
     e.lastDial = outcome
     return true
@@ -183,4 +194,10 @@ function sameStrings (a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
+}
+
+/** The store's key of a peer: its id bytes, one latin1 char per byte (no base58 to compute). */
+export function peerKey (id: PeerId | Uint8Array): string {
+  const b = id instanceof Uint8Array ? id : id.bytes
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1')
 }

@@ -194,9 +194,9 @@ export class PersistentPeerStore extends MemoryPeerStore {
 }
 
 function toOperation (w: PeerWrite): { type: 'put', key: Uint8Array, value: Uint8Array } | { type: 'del', key: Uint8Array } {
-  const key = new Uint8Array(1 + w.entry.id.bytes.length)
+  const key = new Uint8Array(1 + w.entry.idBytes.length)
   key[0] = PEER_PREFIX
-  key.set(w.entry.id.bytes, 1)
+  key.set(w.entry.idBytes, 1)
   return w.removed ? { type: 'del', key } : { type: 'put', key, value: encodePeerEntry(w.entry) }
 }
 
