@@ -4,10 +4,13 @@
  * runner (`run-pair.ts`) executes what this plans and `report.ts` renders it.
  *
  * A case is one dialer and one listener with one transport/security/muxer combination
- * and one key type per side. Two kinds of columns:
+ * and one key type per side. Three kinds of columns:
  * - combinations: every transport x security x muxer, both sides on Ed25519 keys;
  * - key types: each non-default key type on the base combination (tcp/noise/yamux,
- *   the one every implementation has), so each key type crosses the wire.
+ *   the one every implementation has), so each key type crosses the wire;
+ * - checks: a property checked on the base combination with Ed25519 keys beyond the
+ *   usual contract (`peer-record`: the listener's signed peer record, sent in
+ *   identify, is accepted by the dialer as certified; see `run-case.ts`).
  */
 
 export const TRANSPORTS = ['tcp', 'ws'] as const
@@ -15,6 +18,8 @@ export const SECURITY = ['noise', 'tls'] as const
 export const MUXERS = ['yamux', 'mplex'] as const
 export const KEY_TYPES = ['ed25519', 'secp256k1', 'ecdsa', 'rsa'] as const
 export const DEFAULT_KEY = 'ed25519'
+/** Checks beyond the contract, each a column on the base combination (INTEROP_CHECK). */
+export const CHECKS = ['peer-record'] as const
 /** The combination every implementation supports; key-type cases run on it. */
 export const BASE_COMBO: Combo = { transport: 'tcp', security: 'noise', muxer: 'yamux' }
 
@@ -28,6 +33,8 @@ export interface Capabilities {
   security: string[]
   muxers: string[]
   keyTypes: string[]
+  /** Checks it can take part in; absent means none (an lp2p peer that predates them). */
+  checks?: string[]
 }
 
 /** One line of `interop/unsupported.json`. */
@@ -41,6 +48,8 @@ export interface UnsupportedEntry {
   keyType?: string
   /** For keyType entries: 'host-key' (cannot use it itself), 'remote' (rejects it from a remote), absent = both. */
   scope?: 'host-key' | 'remote'
+  /** Only for this check's column (an entry without it applies to every column). */
+  check?: string
   reason: string
 }
 
@@ -62,6 +71,8 @@ export interface Case {
   combo: Combo
   dialerKey: string
   listenerKey: string
+  /** The check of a check column (INTEROP_CHECK for both peers). */
+  check?: string
 }
 
 export type Skip = { kind: 'unsupported' | 'lp2p-unsupported', reason: string }
@@ -88,16 +99,17 @@ export function referenceCapabilities (entries: UnsupportedEntry[]): Capabilitie
     entries.some((e) => e[field] === value && Object.keys(e).filter((k) => k !== 'reason').length === 1)
   // An entry that names a peer, role or combination rules out only those cases, not the key type.
   const limited = (e: UnsupportedEntry): boolean => e.transport !== undefined || e.security !== undefined ||
-    e.muxer !== undefined || e.role !== undefined || e.peer !== undefined
+    e.muxer !== undefined || e.role !== undefined || e.peer !== undefined || e.check !== undefined
   return {
     transports: TRANSPORTS.filter((t) => !whole('transport', t)),
     security: SECURITY.filter((s) => !whole('security', s)),
     muxers: MUXERS.filter((m) => !whole('muxer', m)),
-    keyTypes: KEY_TYPES.filter((k) => !entries.some((e) => e.keyType === k && e.scope !== 'remote' && !limited(e)))
+    keyTypes: KEY_TYPES.filter((k) => !entries.some((e) => e.keyType === k && e.scope !== 'remote' && !limited(e))),
+    checks: [...CHECKS]
   }
 }
 
-interface Side { impl: Implementation, role: Role, key: string, remoteKey: string, remote: string }
+interface Side { impl: Implementation, role: Role, key: string, remoteKey: string, remote: string, check?: string }
 
 /** Why one side cannot run this case, or undefined. */
 function sideSkip (side: Side, combo: Combo): Skip | undefined {
@@ -108,7 +120,9 @@ function sideSkip (side: Side, combo: Combo): Skip | undefined {
   if (!caps.security.includes(combo.security)) return { kind, reason: `${impl.name}: no ${combo.security}` }
   if (!caps.muxers.includes(combo.muxer)) return { kind, reason: `${impl.name}: no ${combo.muxer}` }
   if (!caps.keyTypes.includes(key)) return { kind, reason: `${impl.name}: no ${key} host key` }
+  if (side.check !== undefined && !(caps.checks ?? []).includes(side.check)) return { kind, reason: `${impl.name}: no ${side.check} check` }
   for (const e of impl.unsupported) {
+    if (e.check !== undefined && e.check !== side.check) continue
     if (e.transport !== undefined && e.transport !== combo.transport) continue
     if (e.security !== undefined && e.security !== combo.security) continue
     if (e.muxer !== undefined && e.muxer !== combo.muxer) continue
@@ -145,11 +159,12 @@ export function rowLabel (dialer: string, listener: string): string {
 export function planPair (dialer: Implementation, listener: Implementation): PlannedCase[] {
   const row = rowLabel(dialer.name, listener.name)
   const out: PlannedCase[] = []
-  const add = (column: string, combo: Combo, dialerKey: string, listenerKey: string, forced?: Skip): void => {
+  const add = (column: string, combo: Combo, dialerKey: string, listenerKey: string, forced?: Skip, check?: string): void => {
+    const c = check !== undefined ? { check } : {}
     const skip = forced ??
-      sideSkip({ impl: dialer, role: 'dialer', key: dialerKey, remoteKey: listenerKey, remote: listener.name }, combo) ??
-      sideSkip({ impl: listener, role: 'listener', key: listenerKey, remoteKey: dialerKey, remote: dialer.name }, combo)
-    const planned: PlannedCase = { id: `${row} ${column}`, row, column, dialer: dialer.name, listener: listener.name, combo, dialerKey, listenerKey }
+      sideSkip({ impl: dialer, role: 'dialer', key: dialerKey, remoteKey: listenerKey, remote: listener.name, ...c }, combo) ??
+      sideSkip({ impl: listener, role: 'listener', key: listenerKey, remoteKey: dialerKey, remote: dialer.name, ...c }, combo)
+    const planned: PlannedCase = { id: `${row} ${column}`, row, column, dialer: dialer.name, listener: listener.name, combo, dialerKey, listenerKey, ...c }
     if (skip !== undefined) planned.skip = skip
     out.push(planned)
   }
@@ -169,6 +184,7 @@ export function planPair (dialer: Implementation, listener: Implementation): Pla
       add(column, BASE_COMBO, keys[0], keys[1])
     }
   }
+  for (const check of CHECKS) add(check, BASE_COMBO, DEFAULT_KEY, DEFAULT_KEY, undefined, check)
   return out
 }
 

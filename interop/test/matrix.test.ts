@@ -4,12 +4,12 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import {
-  allCombos, KEY_TYPES, MUXERS, planMatrix, planPair, planPairs, referenceCapabilities, SECURITY, TRANSPORTS,
+  allCombos, CHECKS, KEY_TYPES, MUXERS, planMatrix, planPair, planPairs, referenceCapabilities, SECURITY, TRANSPORTS,
   type Capabilities, type Implementation, type UnsupportedEntry
 } from '../driver/matrix.js'
 import { INTEROP_DIR } from '../driver/peers.js'
 
-const FULL: Capabilities = { transports: [...TRANSPORTS], security: [...SECURITY], muxers: [...MUXERS], keyTypes: [...KEY_TYPES] }
+const FULL: Capabilities = { transports: [...TRANSPORTS], security: [...SECURITY], muxers: [...MUXERS], keyTypes: [...KEY_TYPES], checks: [...CHECKS] }
 
 function ref (name: string, unsupported: UnsupportedEntry[] = []): Implementation {
   return { name, isLp2p: false, capabilities: referenceCapabilities(unsupported), unsupported }
@@ -20,15 +20,29 @@ function lp2p (caps: Partial<Capabilities> = {}): Implementation {
 }
 
 describe('interop matrix planning', () => {
-  it('has 8 combinations and 3 key columns per pair', () => {
+  it('has 8 combinations, 3 key columns and the peer-record check per pair', () => {
     assert.equal(allCombos().length, 8)
     const cases = planPair(ref('a'), ref('b'))
     assert.deepEqual(cases.map((c) => c.column), [
       'tcp/noise/yamux', 'tcp/noise/mplex', 'tcp/tls/yamux', 'tcp/tls/mplex',
       'ws/noise/yamux', 'ws/noise/mplex', 'ws/tls/yamux', 'ws/tls/mplex',
-      'key:secp256k1', 'key:ecdsa', 'key:rsa'
+      'key:secp256k1', 'key:ecdsa', 'key:rsa', 'peer-record'
     ])
     assert.ok(cases.every((c) => c.skip === undefined))
+    const check = cases.find((c) => c.column === 'peer-record')
+    assert.deepEqual([check?.check, check?.combo, check?.dialerKey, check?.listenerKey],
+      ['peer-record', { transport: 'tcp', security: 'noise', muxer: 'yamux' }, 'ed25519', 'ed25519'])
+    assert.ok(cases.filter((c) => c.column !== 'peer-record').every((c) => c.check === undefined))
+  })
+
+  it('a check entry applies to its check column only; an lp2p without the check is lp2p-unsupported', () => {
+    const rust = ref('rust', [{ check: 'peer-record', role: 'dialer', reason: 'legacy records only' }])
+    const find = (d: Implementation, l: Implementation, col: string): string | undefined => planPair(d, l).find((c) => c.column === col)?.skip?.kind
+    assert.equal(find(rust, lp2p(), 'peer-record'), 'unsupported')
+    assert.equal(find(rust, lp2p(), 'tcp/noise/yamux'), undefined)
+    assert.equal(find(lp2p(), rust, 'peer-record'), undefined, 'rust as listener is not ruled out')
+    assert.equal(find(lp2p({ checks: [] }), rust, 'peer-record'), 'lp2p-unsupported')
+    assert.deepEqual(rust.capabilities.checks, ['peer-record'])
   })
 
   it('runs lp2p against every reference in both directions and against itself', () => {
@@ -94,7 +108,7 @@ describe('interop matrix planning', () => {
 
   it('reads the committed unsupported.json: every entry has a reason and known fields', () => {
     const raw = JSON.parse(readFileSync(join(INTEROP_DIR, 'unsupported.json'), 'utf8')) as Record<string, unknown>
-    const fields = new Set(['transport', 'security', 'muxer', 'role', 'peer', 'keyType', 'scope', 'reason'])
+    const fields = new Set(['transport', 'security', 'muxer', 'role', 'peer', 'keyType', 'scope', 'check', 'reason'])
     for (const [name, entries] of Object.entries(raw)) {
       if (name.startsWith('$')) continue
       assert.ok(Array.isArray(entries), name)

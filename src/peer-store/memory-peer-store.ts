@@ -25,7 +25,7 @@ import type {
 import { codes, invalidArgType, invalidArgValue, Lp2pError } from '../errors.js'
 import { isPeerId, peerIdFromPublicKey } from '../identity/index.js'
 import { openSignedPeerRecord } from '../record/peer-record.js'
-import { requireBytes } from '../identity/util.js'
+import { bytesEqual, requireBytes } from '../identity/util.js'
 import { copyBytes } from '../wire/bytes.js'
 import type { AddrFact } from './address-book.js'
 import { duration, resolvePeerStoreOptions, type PeerStoreLimits, type PeerStoreOptions } from './options.js'
@@ -87,7 +87,15 @@ export class MemoryPeerStore extends EventEmitter<PeerStoreEvents> implements Pe
 
   consumePeerRecord (envelope: Uint8Array, expected?: PeerId): ConsumedPeerRecord {
     requireBytes(envelope, 'envelope')
-    if (expected !== undefined) keyOf(expected)
+    if (expected !== undefined) {
+      // The record we hold, sent again (every identify on every new connection to the
+      // peer): verified when we took it, so no second signature check per connection.
+      const held = this.#peers.get(keyOf(expected))
+      if (held?.envelope !== undefined && held.seq !== undefined && bytesEqual(held.envelope, envelope)) {
+        const addresses = held.addrs.filter((a) => a.certified).map((a) => a.multiaddr)
+        return { peer: held.id, accepted: false, seq: held.seq, addresses }
+      }
+    }
     const signed = openSignedPeerRecord(envelope, {
       maxAddresses: this.#limits.maxAddressesPerPeer,
       ...(expected !== undefined ? { expectedPeer: expected } : {})

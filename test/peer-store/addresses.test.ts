@@ -211,6 +211,17 @@ describe('peer store: signed peer records', () => {
     ])
   })
 
+  it('the record held, sent again, is answered from the store: not accepted, same seq and addresses', () => {
+    const { store } = setup()
+    const { key, id } = newPeer()
+    const signed = createSignedPeerRecord(key, [addr(1), addr(2)], 3n)
+    store.consumePeerRecord(signed.bytes, id)
+    const again = store.consumePeerRecord(Uint8Array.from(signed.bytes), id)
+    assert.deepEqual([again.accepted, again.seq, again.addresses.map(String)], [false, 3n, [String(addr(1)), String(addr(2))]])
+    assert.throws(() => store.consumePeerRecord(signed.bytes, newPeer().id), (e) => isLp2pError(e, 'ERR_UNEXPECTED_PEER'),
+      'still checked against the expected peer')
+  })
+
   it('rejects a record of another peer than expected (ERR_UNEXPECTED_PEER) and a forged one, storing nothing', () => {
     const { store } = setup()
     const { key, id } = newPeer()

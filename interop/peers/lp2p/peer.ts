@@ -70,7 +70,9 @@ function capabilities (): Record<string, string[]> {
     transports: supported('transport'),
     security: supported('security'),
     muxers: supported('muxer'),
-    keyTypes
+    keyTypes,
+    // peer-record: identify sends our signed peer record and the store keeps the remote's.
+    checks: typeof lp2p.openSignedPeerRecord === 'function' ? ['peer-record'] : []
   }
 }
 
@@ -205,12 +207,19 @@ async function main (): Promise<void> {
     identified,
     new Promise<void>((resolve) => setTimeout(resolve, 2000)).then(async () => await node.identify(connection))
   ])
+  // The peer-record check: what lp2p's peer store kept of the remote's signed record.
+  const stored = node.peerStore.get(connection.remotePeer)
+  const remotePeerRecord = {
+    certified: stored?.peerRecordEnvelope !== undefined,
+    addresses: (stored?.addresses ?? []).filter((a) => a.certified).map((a) => a.multiaddr.toString())
+  }
   process.stdout.write(JSON.stringify({
     handshakePlusOneRTTMillis: handshakePlusOneRTT,
     pingRTTMilllis: rtt,
     echoOk: true,
     remoteAgent: info.agentVersion,
-    remoteProtocols: info.protocols
+    remoteProtocols: info.protocols,
+    ...(env('INTEROP_CHECK', '') === 'peer-record' ? { remotePeerRecord } : {})
   }) + '\n')
   clearTimeout(timer)
   process.exit(0)
