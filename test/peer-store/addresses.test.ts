@@ -7,15 +7,10 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { multiaddr } from '@multiformats/multiaddr'
 import { isLp2pError } from '../../src/errors.js'
-import { MemoryPeerStore } from '../../src/peer-store/memory-peer-store.js'
 import { createSignedPeerRecord, encodePeerRecord, PEER_RECORD_DOMAIN, PEER_RECORD_PAYLOAD_TYPE } from '../../src/record/peer-record.js'
 import { sealEnvelope } from '../../src/record/envelope.js'
-import { addr, Clock, describeAddrs, HOUR, MIN, newPeer } from './helpers.js'
+import { addr, setup, describeAddrs, HOUR, MIN, newPeer } from './helpers.js'
 
-function setup (options: ConstructorParameters<typeof MemoryPeerStore>[0] = {}): { clock: Clock, store: MemoryPeerStore } {
-  const clock = new Clock()
-  return { clock, store: new MemoryPeerStore({ now: clock.now, ...options }) }
-}
 
 describe('peer store: address classes and lifetimes', () => {
   const cases = [

@@ -2,6 +2,8 @@
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { generateKeyPair, peerIdFromPrivateKey, type PeerId, type PrivateKey } from '../../src/identity/index.js'
 import type { Peer } from '../../src/interfaces/peer-store.js'
+import { MemoryPeerStore } from '../../src/peer-store/memory-peer-store.js'
+import type { PeerStoreOptions } from '../../src/peer-store/options.js'
 
 export const MIN = 60_000
 export const HOUR = 60 * MIN
@@ -25,4 +27,10 @@ export function addr (n: number, port = 4001): Multiaddr {
 /** The stored addresses as `text class certified` lines, in the store's order. */
 export function describeAddrs (peer: Peer | undefined): string[] {
   return (peer?.addresses ?? []).map((a) => `${a.multiaddr.toString()} ${a.class}${a.certified ? ' certified' : ''}`)
+}
+
+/** A memory store on a fresh simulated clock. */
+export function setup (options: PeerStoreOptions = {}): { clock: Clock, store: MemoryPeerStore } {
+  const clock = new Clock()
+  return { clock, store: new MemoryPeerStore({ now: clock.now, ...options }) }
 }
