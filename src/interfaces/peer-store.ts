@@ -76,7 +76,7 @@ export interface Peer {
 export interface AddAddressOptions {
   /** Default `default`. */
   class?: AddressClass
-  /** Overrides the class's lifetime, ms. */
+  /** Overrides the class's lifetime, ms (a `permanent` address never expires). */
   ttl?: number
 }
 
@@ -128,11 +128,14 @@ export interface PeerStore extends EventEmitter<PeerStoreEvents> {
    */
   setAddresses (peer: PeerId, addrs: readonly Multiaddr[], options?: AddAddressOptions): void
   /**
-   * Verifies a signed peer record envelope (domain `libp2p-routing-state`, payload
-   * type 0x0301) and stores its addresses as certified when its `seq` is higher than
-   * the one held. Returns the peer it certifies, whether it was accepted (false:
-   * older or equal `seq`) and the record's seq and addresses. Throws a typed error on a bad envelope or signature, or
-   * when `expected` is given and the record is of another peer.
+   * Verifies a signed peer record envelope (RFC 0003; domain `libp2p-peer-record`
+   * with payload type `03 01` as go-libp2p and js-libp2p sign it, or the RFC's
+   * `libp2p-routing-state` / `/libp2p/routing-state-record` as rust-libp2p 0.57 does)
+   * and stores its addresses as certified when its `seq` is higher than the one held.
+   * Returns the peer it certifies, whether it was accepted (false: older or equal
+   * `seq`) and the record's seq and addresses. Throws a typed error on a bad envelope
+   * or signature, or when `expected` is given and the record is of another peer
+   * (`ERR_UNEXPECTED_PEER`).
    */
   consumePeerRecord (envelope: Uint8Array, expected?: PeerId): ConsumedPeerRecord
   patch (peer: PeerId, patch: PeerPatch): void
@@ -156,7 +159,7 @@ export interface PeerStore extends EventEmitter<PeerStoreEvents> {
    * Returns how many peers were removed.
    */
   gc (): number
-  /** Writes everything pending (persistent backends); resolves when on disk. */
+  /** Writes everything pending (persistent backends); resolves when LevelDB has it. */
   flush (): Promise<void>
   /** Flushes and releases the backend. Reads still work on what is in memory. */
   close (): Promise<void>
