@@ -139,6 +139,15 @@ describe('adversarial: identify and identify push', () => {
       assert.deepEqual(stored(y), ['/ip4/10.9.9.9/tcp/4001 default certified'])
     })
 
+    it('a valid record that certifies no address: kept, and the listen addresses stored (default)', async () => {
+      const { y, outcome } = await identifiedBy((p) => encodeLengthPrefixed(message(p, {
+        listenAddrs: listen, signedPeerRecord: createSignedPeerRecord(p.secure.identity, [], 1n).bytes
+      })))
+      assert.equal((await outcome).signedPeerRecord?.accepted, true)
+      assert.deepEqual(stored(y), ['/ip4/10.0.0.1/tcp/4001 default'])
+      assert.equal(t.node.peerStore.get(y.secure.localPeer)?.peerRecordSeq, 1n)
+    })
+
     const bad: Array<[string, (y: YamuxPeer) => Uint8Array]> = [
       ["another peer's record", () => createSignedPeerRecord(generateKeyPair('Ed25519'), certified, 1n).bytes],
       ['a record of another peer signed by this one', (y) => sealEnvelope(y.secure.identity, PEER_RECORD_DOMAIN, PEER_RECORD_PAYLOAD_TYPE,
