@@ -196,8 +196,19 @@ function sameStrings (a: readonly string[], b: readonly string[]): boolean {
   return true
 }
 
+/**
+ * The key of each PeerId object seen: the dial path asks for the same peer (the
+ * connection's `remotePeer`) again and again; a weak map forgets ids no one holds.
+ */
+const keys = new WeakMap<PeerId, string>()
+
 /** The store's key of a peer: its id bytes, one latin1 char per byte (no base58 to compute). */
 export function peerKey (id: PeerId | Uint8Array): string {
-  const b = id instanceof Uint8Array ? id : id.bytes
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1')
+  if (id instanceof Uint8Array) return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('latin1')
+  let key = keys.get(id)
+  if (key === undefined) {
+    key = Buffer.from(id.bytes.buffer, id.bytes.byteOffset, id.bytes.byteLength).toString('latin1')
+    keys.set(id, key)
+  }
+  return key
 }
