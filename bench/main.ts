@@ -122,9 +122,9 @@ async function main (): Promise<void> {
     `${meta.cpus} x ${meta.cpuModel}; ${opts.quick ? 'QUICK run, ' : ''}${opts.runs} runs (memory ${opts.memoryRuns}); ` +
     `load average ${meta.loadavgStart} at start, ${loadavg()} at end; ${seconds.toFixed(0)} s`
   process.stdout.write(`\n${header}\n\n${formatTable(rows)}\n`)
-  const micro = measures.micro?.extra as { noiseTransport?: string[], yamuxFrames?: string[] } | undefined
+  const micro = measures.micro?.extra as { noiseTransport?: string[], yamuxFrames?: string[], peerStore?: string[] } | undefined
   if (micro !== undefined) {
-    process.stdout.write(`\nbench/noise-transport.ts:\n${(micro.noiseTransport ?? []).join('\n')}\n\nbench/yamux-frames.ts:\n${(micro.yamuxFrames ?? []).join('\n')}\n`)
+    process.stdout.write(`\nbench/noise-transport.ts:\n${(micro.noiseTransport ?? []).join('\n')}\n\nbench/yamux-frames.ts:\n${(micro.yamuxFrames ?? []).join('\n')}\n\nbench/peer-store.ts:\n${(micro.peerStore ?? []).join('\n')}\n`)
   }
   writeFileSync(opts.out, `${JSON.stringify({ meta: { ...meta, loadavgEnd: loadavg(), seconds }, rows, measures }, null, 2)}\n`)
   process.stdout.write(`\nwrote ${opts.out}${profileDir !== undefined ? `; CPU profiles in ${path.relative(process.cwd(), profileDir)}` : ''}\n`)

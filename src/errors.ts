@@ -35,6 +35,21 @@ export const codes = {
   /** A data directory (identity, peer store) that cannot be created or used. */
   ERR_DATA_DIR: 'ERR_DATA_DIR',
 
+  // --- signed envelopes and peer records (RFC 0002, RFC 0003) --------------------
+  /**
+   * A signed envelope that verifies but does not hold a valid peer record: another
+   * payload type, or a record of another peer than the key that signed it.
+   */
+  ERR_INVALID_PEER_RECORD: 'ERR_INVALID_PEER_RECORD',
+
+  // --- peer store ------------------------------------------------------------------
+  /** The persistent peer store's files cannot be read as a peer store; the message names the path. */
+  ERR_PEER_STORE_CORRUPT: 'ERR_PEER_STORE_CORRUPT',
+  /** The persistent peer store cannot be opened (held by another process, permissions); names the path. */
+  ERR_PEER_STORE_UNAVAILABLE: 'ERR_PEER_STORE_UNAVAILABLE',
+  /** A per-peer collection of the peer store (metadata keys, tags) is full. */
+  ERR_TOO_MANY_ENTRIES: 'ERR_TOO_MANY_ENTRIES',
+
   // --- multistream-select --------------------------------------------------------
   /** No protocol both sides support; or the remote broke the negotiation rules. */
   ERR_NEGOTIATION_FAILED: 'ERR_NEGOTIATION_FAILED',

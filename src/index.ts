@@ -30,6 +30,12 @@ export { yamux, type YamuxOptions } from './muxer/yamux/index.js'
 export { mplex, type MplexOptions } from './muxer/mplex/index.js'
 
 export { MemoryPeerStore } from './peer-store/memory-peer-store.js'
+export { PersistentPeerStore, type PersistentPeerStoreOptions } from './peer-store/persistent-peer-store.js'
+export type { PeerStoreOptions } from './peer-store/options.js'
+export {
+  createSignedPeerRecord, openSignedPeerRecord, PEER_RECORD_DOMAIN, PEER_RECORD_PAYLOAD_TYPE,
+  type PeerRecord, type SignedPeerRecord
+} from './record/peer-record.js'
 export type { StreamHandler, HandlerOptions } from './protocols/registry.js'
 export { PING_PROTOCOL } from './protocols/ping.js'
 export { IDENTIFY_PROTOCOL, IDENTIFY_PUSH_PROTOCOL, type IdentifyResult } from './protocols/identify.js'

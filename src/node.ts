@@ -114,7 +114,10 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
     })
     this.#connections = new ConnectionManager(options.limits ?? {}, {
       onPeerConnect: (peer) => { this.emit('peer:connect', peer) },
-      onPeerDisconnect: (peer) => { this.emit('peer:disconnect', peer) }
+      onPeerDisconnect: (peer) => {
+        this.peerStore.disconnected(peer)
+        this.emit('peer:disconnect', peer)
+      }
     })
     const store = this.peerStore
     this.#dialer = new Dialer({
@@ -122,8 +125,14 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
       upgrader: this.#upgrader,
       localPeer: this.peerId,
       addressBook: {
-        candidates: (peer) => store instanceof MemoryPeerStore ? store.addressesOf(peer).map((addr) => ({ addr })) : [],
-        recordDial: () => {}
+        candidates: (peer) => (store.get(peer)?.addresses ?? []).map((a) => ({
+          addr: a.multiaddr,
+          certified: a.certified,
+          ...(a.lastDial !== undefined ? { lastDial: a.lastDial } : {})
+        })),
+        // A failed dial of a peer the store does not know is not worth an entry (a
+        // mistyped peer id must not become a record); a success always is.
+        recordDial: (peer, addr, outcome) => { if (outcome.ok || store.has(peer)) store.recordDial(peer, addr, outcome) }
       },
       findConnection: (peer) => this.#connections.find(peer),
       createConnection: (upgraded, opened) => this.#addConnection(upgraded, opened),
@@ -318,10 +327,9 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
     if (conn.status === 'closed') return conn
     this.#connections.add(conn)
     this.#dialer.connectionOpened(conn)
-    void this.peerStore.patch(conn.remotePeer, {
-      ...(conn.remotePublicKey !== undefined ? { publicKey: conn.remotePublicKey } : {}),
-      ...(conn.direction === 'outbound' ? { addAddresses: [conn.remoteAddr] } : {})
-    }).catch(() => {})
+    // The address we dialed is one to dial again; an inbound connection's remote port is not.
+    this.peerStore.connected(conn.remotePeer, conn.direction === 'outbound' ? conn.remoteAddr : undefined)
+    if (conn.remotePublicKey !== undefined) this.peerStore.patch(conn.remotePeer, { publicKey: conn.remotePublicKey })
     this.emit('connection:open', conn)
     // Identify runs in the background and never delays the first stream.
     // - Outbound: it starts on process.nextTick. Queued from this promise reaction, that

@@ -4,7 +4,7 @@
  * runner (`run-pair.ts`) executes what this plans and `report.ts` renders it.
  *
  * A case is one dialer and one listener with one transport/security/muxer combination
- * and one key type per side. Four kinds of columns:
+ * and one key type per side. Five kinds of columns:
  * - combinations: every transport x security x muxer, both sides on Ed25519 keys; a
  *   transport with built-in security and muxing (QUIC) is one combination, named by
  *   the transport alone;
@@ -14,7 +14,10 @@
  * - the legacy and test-only security protocols (SECIO, plaintext), one column each
  *   on tcp/yamux: off by default everywhere, so not worth the whole grid;
  * - private networks on the base combination: a PSK both sides share (must pass), and
- *   a different PSK on each side (must be refused: the dialer fails).
+ *   a different PSK on each side (must be refused: the dialer fails);
+ * - checks: a property checked on the base combination with Ed25519 keys beyond the
+ *   usual contract (`peer-record`: the listener's signed peer record, sent in
+ *   identify, is accepted by the dialer as certified; see `run-case.ts`).
  */
 
 export const TRANSPORTS = ['tcp', 'ws', 'quic-v1'] as const
@@ -29,6 +32,8 @@ export type PnetMode = (typeof PNET_MODES)[number]
 export const MUXERS = ['yamux', 'mplex'] as const
 export const KEY_TYPES = ['ed25519', 'secp256k1', 'ecdsa', 'rsa'] as const
 export const DEFAULT_KEY = 'ed25519'
+/** Checks beyond the contract, each a column on the base combination (INTEROP_CHECK). */
+export const CHECKS = ['peer-record'] as const
 /** The combination every implementation supports; key-type cases run on it. */
 export const BASE_COMBO: Combo = { transport: 'tcp', security: 'noise', muxer: 'yamux' }
 
@@ -44,6 +49,8 @@ export interface Capabilities {
   keyTypes: string[]
   /** Private networks with a pre-shared key (pnet.md). */
   pnet?: boolean
+  /** Checks it can take part in; absent means none (an lp2p peer that predates them). */
+  checks?: string[]
 }
 
 /** One line of `interop/unsupported.json`. */
@@ -59,6 +66,8 @@ export interface UnsupportedEntry {
   scope?: 'host-key' | 'remote'
   /** Only the private network cases (pnet: true); alone, the implementation has no private networks. */
   pnet?: boolean
+  /** Only for this check's column (an entry without it applies to every column). */
+  check?: string
   reason: string
 }
 
@@ -82,6 +91,8 @@ export interface Case {
   listenerKey: string
   /** A private network case: both sides get a PSK, the same one or different ones. */
   pnet?: PnetMode
+  /** The check of a check column (INTEROP_CHECK for both peers). */
+  check?: string
 }
 
 export type Skip = { kind: 'unsupported' | 'lp2p-unsupported', reason: string }
@@ -121,17 +132,18 @@ export function referenceCapabilities (entries: UnsupportedEntry[]): Capabilitie
     entries.some((e) => e[field] === value && Object.keys(e).filter((k) => k !== 'reason').length === 1)
   // An entry that names a peer, role or combination rules out only those cases, not the key type.
   const limited = (e: UnsupportedEntry): boolean => e.transport !== undefined || e.security !== undefined ||
-    e.muxer !== undefined || e.role !== undefined || e.peer !== undefined
+    e.muxer !== undefined || e.role !== undefined || e.peer !== undefined || e.check !== undefined
   return {
     transports: TRANSPORTS.filter((t) => !whole('transport', t)),
     security: [...SECURITY, ...EXTRA_SECURITY].filter((s) => !whole('security', s)),
     muxers: MUXERS.filter((m) => !whole('muxer', m)),
     keyTypes: KEY_TYPES.filter((k) => !entries.some((e) => e.keyType === k && e.scope !== 'remote' && !limited(e))),
-    pnet: !entries.some((e) => e.pnet === true && Object.keys(e).filter((k) => k !== 'reason').length === 1)
+    pnet: !entries.some((e) => e.pnet === true && Object.keys(e).filter((k) => k !== 'reason').length === 1),
+    checks: [...CHECKS]
   }
 }
 
-interface Side { impl: Implementation, role: Role, key: string, remoteKey: string, remote: string, pnet: PnetMode | undefined }
+interface Side { impl: Implementation, role: Role, key: string, remoteKey: string, remote: string, pnet: PnetMode | undefined, check?: string }
 
 /** Why one side cannot run this case, or undefined. */
 function sideSkip (side: Side, combo: Combo): Skip | undefined {
@@ -143,8 +155,10 @@ function sideSkip (side: Side, combo: Combo): Skip | undefined {
   if (!isBuiltIn(combo) && !caps.muxers.includes(combo.muxer)) return { kind, reason: `${impl.name}: no ${combo.muxer}` }
   if (!caps.keyTypes.includes(key)) return { kind, reason: `${impl.name}: no ${key} host key` }
   if (side.pnet !== undefined && caps.pnet !== true) return { kind, reason: `${impl.name}: no private networks` }
+  if (side.check !== undefined && !(caps.checks ?? []).includes(side.check)) return { kind, reason: `${impl.name}: no ${side.check} check` }
   for (const e of impl.unsupported) {
     if (e.pnet === true && side.pnet === undefined) continue
+    if (e.check !== undefined && e.check !== side.check) continue
     if (e.transport !== undefined && e.transport !== combo.transport) continue
     if (e.security !== undefined && e.security !== combo.security) continue
     if (e.muxer !== undefined && e.muxer !== combo.muxer) continue
@@ -181,11 +195,12 @@ export function rowLabel (dialer: string, listener: string): string {
 export function planPair (dialer: Implementation, listener: Implementation): PlannedCase[] {
   const row = rowLabel(dialer.name, listener.name)
   const out: PlannedCase[] = []
-  const add = (column: string, combo: Combo, dialerKey: string, listenerKey: string, forced?: Skip, pnet?: PnetMode): void => {
+  const add = (column: string, combo: Combo, dialerKey: string, listenerKey: string, forced?: Skip, pnet?: PnetMode, check?: string): void => {
+    const c = check !== undefined ? { check } : {}
     const skip = forced ??
-      sideSkip({ impl: dialer, role: 'dialer', key: dialerKey, remoteKey: listenerKey, remote: listener.name, pnet }, combo) ??
-      sideSkip({ impl: listener, role: 'listener', key: listenerKey, remoteKey: dialerKey, remote: dialer.name, pnet }, combo)
-    const planned: PlannedCase = { id: `${row} ${column}`, row, column, dialer: dialer.name, listener: listener.name, combo, dialerKey, listenerKey }
+      sideSkip({ impl: dialer, role: 'dialer', key: dialerKey, remoteKey: listenerKey, remote: listener.name, pnet, ...c }, combo) ??
+      sideSkip({ impl: listener, role: 'listener', key: listenerKey, remoteKey: dialerKey, remote: dialer.name, pnet, ...c }, combo)
+    const planned: PlannedCase = { id: `${row} ${column}`, row, column, dialer: dialer.name, listener: listener.name, combo, dialerKey, listenerKey, ...c }
     if (pnet !== undefined) planned.pnet = pnet
     if (skip !== undefined) planned.skip = skip
     out.push(planned)
@@ -213,6 +228,7 @@ export function planPair (dialer: Implementation, listener: Implementation): Pla
     add(comboLabel(combo), combo, DEFAULT_KEY, DEFAULT_KEY)
   }
   for (const mode of PNET_MODES) add(`pnet:${mode}`, BASE_COMBO, DEFAULT_KEY, DEFAULT_KEY, undefined, mode)
+  for (const check of CHECKS) add(check, BASE_COMBO, DEFAULT_KEY, DEFAULT_KEY, undefined, undefined, check)
   return out
 }
 

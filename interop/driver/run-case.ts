@@ -112,8 +112,19 @@ export function findJsonLine (text: string, field: string): Record<string, unkno
   return undefined
 }
 
-/** Checks a dialer's result line against the contract; returns an error or undefined. */
-export function checkDialerResult (line: Record<string, unknown> | undefined): string | undefined {
+/**
+ * Checks a dialer's result line against the contract, and against the case's check
+ * when it has one; returns an error or undefined. `listenerAddr` is the address the
+ * listener printed.
+ *
+ * `peer-record`: the dialer reports `remotePeerRecord: { certified, addresses }`, what
+ * its own implementation did with the signed peer record the listener sent in
+ * identify: certified when it verified the record and kept it (lp2p and js-libp2p:
+ * the peer store holds the envelope; go-libp2p: the identify event carries it, go
+ * keeps only its addresses; rust-libp2p: identify's info carries it; py-libp2p: its
+ * peer store's `get_peer_record`). The addresses must hold the one we dialed.
+ */
+export function checkDialerResult (line: Record<string, unknown> | undefined, check?: string, listenerAddr?: string): string | undefined {
   if (line === undefined) return 'dialer printed no result line'
   const num = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0
   if (!num(line.handshakePlusOneRTTMillis)) return 'handshakePlusOneRTTMillis missing or not a number'
@@ -123,6 +134,17 @@ export function checkDialerResult (line: Record<string, unknown> | undefined): s
   const protocols = line.remoteProtocols
   if (!Array.isArray(protocols) || !protocols.includes('/echo/1.0.0') || !protocols.includes('/ipfs/ping/1.0.0')) {
     return 'remoteProtocols from identify lack /echo/1.0.0 or /ipfs/ping/1.0.0'
+  }
+  if (check === 'peer-record') {
+    const record = line.remotePeerRecord as { certified?: unknown, addresses?: unknown } | undefined
+    if (record === undefined || typeof record !== 'object') return 'remotePeerRecord missing: the dialer does not report the peer-record check'
+    if (record.certified !== true) return "the listener's signed peer record was not accepted as certified"
+    // py-libp2p signs its addresses with a /p2p/<id> suffix, which a peer store strips.
+    const bare = (a: unknown): unknown => typeof a === 'string' ? a.replace(/\/p2p\/[^/]+$/, '') : a
+    const dialed = bare(listenerAddr)
+    if (!Array.isArray(record.addresses) || !record.addresses.map(bare).includes(dialed)) {
+      return `the certified addresses ${JSON.stringify(record.addresses)} lack the listener's ${String(dialed)}`
+    }
   }
   return undefined
 }
@@ -136,7 +158,8 @@ function caseEnv (c: Case, role: 'listener' | 'dialer', key: string, timeoutSecs
     ...(isBuiltIn(c.combo) ? {} : { INTEROP_SECURITY: c.combo.security, INTEROP_MUXER: c.combo.muxer }),
     INTEROP_KEY_TYPE: key,
     INTEROP_TIMEOUT_SECS: String(timeoutSecs),
-    ...(psk !== undefined ? { INTEROP_PSK: psk } : {})
+    ...(psk !== undefined ? { INTEROP_PSK: psk } : {}),
+    ...(c.check !== undefined ? { INTEROP_CHECK: c.check } : {})
   }
 }
 
@@ -204,7 +227,7 @@ export async function runCase (c: Case, commands: Map<string, PeerCommand>, opti
     }
     const line = findJsonLine(dialer.stdout.text, 'echoOk')
     if (code !== 0) return result('fail', { error: `dialer exited with ${code}` })
-    const problem = checkDialerResult(line)
+    const problem = checkDialerResult(line, c.check, addr)
     if (problem !== undefined || line === undefined) return result('fail', { error: problem ?? 'no result' })
     return result('pass', {
       handshakePlusOneRTTMillis: line.handshakePlusOneRTTMillis as number,

@@ -4,13 +4,13 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import {
-  allCombos, KEY_TYPES, MUXERS, planMatrix, planPair, planPairs, referenceCapabilities, SECURITY, TRANSPORTS,
+  allCombos, CHECKS, KEY_TYPES, MUXERS, planMatrix, planPair, planPairs, referenceCapabilities, SECURITY, TRANSPORTS,
   type Capabilities, type Implementation, type PlannedCase, type UnsupportedEntry
 } from '../driver/matrix.js'
 import { casePsks, judgeRefusal } from '../driver/run-case.js'
 import { INTEROP_DIR } from '../driver/peers.js'
 
-const FULL: Capabilities = { transports: [...TRANSPORTS], security: [...SECURITY, 'secio', 'plaintext'], muxers: [...MUXERS], keyTypes: [...KEY_TYPES], pnet: true }
+const FULL: Capabilities = { transports: [...TRANSPORTS], security: [...SECURITY, 'secio', 'plaintext'], muxers: [...MUXERS], keyTypes: [...KEY_TYPES], pnet: true, checks: [...CHECKS] }
 
 function ref (name: string, unsupported: UnsupportedEntry[] = []): Implementation {
   return { name, isLp2p: false, capabilities: referenceCapabilities(unsupported), unsupported }
@@ -21,16 +21,20 @@ function lp2p (caps: Partial<Capabilities> = {}): Implementation {
 }
 
 describe('interop matrix planning', () => {
-  it('has 9 combinations (QUIC is one: its security and muxer are built in), key columns, SECIO, plaintext and 2 private network columns per pair', () => {
+  it('has 9 combinations (QUIC is one: its security and muxer are built in), key columns, SECIO, plaintext, 2 private network columns and the peer-record check per pair', () => {
     assert.equal(allCombos().length, 9)
     const cases = planPair(ref('a'), ref('b'))
     assert.deepEqual(cases.map((c) => c.column), [
       'tcp/noise/yamux', 'tcp/noise/mplex', 'tcp/tls/yamux', 'tcp/tls/mplex',
       'ws/noise/yamux', 'ws/noise/mplex', 'ws/tls/yamux', 'ws/tls/mplex', 'quic-v1',
       'key:secp256k1', 'key:ecdsa', 'key:rsa', 'quic-v1 key:secp256k1', 'quic-v1 key:ecdsa', 'quic-v1 key:rsa',
-      'tcp/secio/yamux', 'tcp/plaintext/yamux', 'pnet:shared', 'pnet:wrong-psk'
+      'tcp/secio/yamux', 'tcp/plaintext/yamux', 'pnet:shared', 'pnet:wrong-psk', 'peer-record'
     ])
     assert.ok(cases.every((c) => c.skip === undefined))
+    const check = cases.find((c) => c.column === 'peer-record')
+    assert.deepEqual([check?.check, check?.combo, check?.dialerKey, check?.listenerKey],
+      ['peer-record', { transport: 'tcp', security: 'noise', muxer: 'yamux' }, 'ed25519', 'ed25519'])
+    assert.ok(cases.filter((c) => c.column !== 'peer-record').every((c) => c.check === undefined))
     assert.deepEqual(cases.filter((c) => c.pnet !== undefined).map((c) => [c.pnet, c.combo.security]), [['shared', 'noise'], ['wrong-psk', 'noise']])
   })
 
@@ -64,6 +68,16 @@ describe('interop matrix planning', () => {
     const noEcdsaOverQuic: Implementation = { ...lp2p(), unsupported: [{ transport: 'quic-v1', keyType: 'ecdsa', reason: 'engine' }] }
     assert.equal(quicCase(noEcdsaOverQuic, ref('go'), 'quic-v1 key:ecdsa'), 'lp2p-unsupported')
     assert.equal(quicCase(noEcdsaOverQuic, ref('go'), 'key:ecdsa'), undefined)
+  })
+
+  it('a check entry applies to its check column only; an lp2p without the check is lp2p-unsupported', () => {
+    const rust = ref('rust', [{ check: 'peer-record', role: 'dialer', reason: 'legacy records only' }])
+    const find = (d: Implementation, l: Implementation, col: string): string | undefined => planPair(d, l).find((c) => c.column === col)?.skip?.kind
+    assert.equal(find(rust, lp2p(), 'peer-record'), 'unsupported')
+    assert.equal(find(rust, lp2p(), 'tcp/noise/yamux'), undefined)
+    assert.equal(find(lp2p(), rust, 'peer-record'), undefined, 'rust as listener is not ruled out')
+    assert.equal(find(lp2p({ checks: [] }), rust, 'peer-record'), 'lp2p-unsupported')
+    assert.deepEqual(rust.capabilities.checks, ['peer-record'])
   })
 
   it('runs lp2p against every reference in both directions and against itself', () => {
@@ -130,7 +144,7 @@ describe('interop matrix planning', () => {
 
   it('reads the committed unsupported.json: every entry has a reason and known fields', () => {
     const raw = JSON.parse(readFileSync(join(INTEROP_DIR, 'unsupported.json'), 'utf8')) as Record<string, unknown>
-    const fields = new Set(['transport', 'security', 'muxer', 'role', 'peer', 'keyType', 'scope', 'pnet', 'reason'])
+    const fields = new Set(['transport', 'security', 'muxer', 'role', 'peer', 'keyType', 'scope', 'pnet', 'check', 'reason'])
     for (const [name, entries] of Object.entries(raw)) {
       if (name.startsWith('$')) continue
       assert.ok(Array.isArray(entries), name)

@@ -27,11 +27,22 @@ describe('dialer result checks', () => {
     assert.match(checkDialerResult({ ...GOOD, remoteProtocols: ['/ipfs/ping/1.0.0'] }) ?? '', /echo/)
   })
 
+  it('peer-record: needs the listener\'s record certified, with the dialed address', () => {
+    const addr = '/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWLRPJAA5o6Z6ibKcFzDnsXXq5GYZfJ9sBX3yrqNfcB4n8'
+    const record = (certified: boolean, addresses: string[]): Record<string, unknown> => ({ ...GOOD, remotePeerRecord: { certified, addresses } })
+    assert.equal(checkDialerResult(record(true, ['/ip4/127.0.0.1/tcp/4001']), 'peer-record', addr), undefined)
+    assert.match(checkDialerResult(GOOD, 'peer-record', addr) ?? '', /remotePeerRecord missing/)
+    assert.match(checkDialerResult(record(false, []), 'peer-record', addr) ?? '', /not accepted/)
+    assert.match(checkDialerResult(record(true, ['/ip4/10.0.0.1/tcp/4001']), 'peer-record', addr) ?? '', /lack/)
+    assert.equal(checkDialerResult(GOOD, undefined, addr), undefined, 'other columns do not ask for it')
+  })
+
   it('never throws on arbitrary output (property)', () => {
     fc.assert(fc.property(fc.string(), fc.string(), (text, field) => {
       const line = findJsonLine(text, field === '' ? 'echoOk' : field)
       if (line !== undefined) assert.equal(typeof line, 'object')
       checkDialerResult(line)
+      checkDialerResult(line, 'peer-record', text)
     }))
   })
 })

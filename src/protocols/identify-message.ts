@@ -9,7 +9,7 @@
  *   repeated bytes listenAddrs = 2;
  *   optional bytes observedAddr = 4;
  *   repeated string protocols = 3;
- *   optional bytes signedPeerRecord = 8; // RFC 0003, sent by go and rust; kept opaque
+ *   optional bytes signedPeerRecord = 8; // RFC 0003 envelope; verified by the peer store
  * }
  * ```
  * On the wire it is varint length-prefixed. Decoding is strict about sizes and lenient

@@ -10,15 +10,24 @@
  *   (spec: "missing fields should be ignored").
  * - The public key in the message must belong to the connection's peer; otherwise the
  *   message is rejected (a peer cannot claim another identity's key).
+ * - Signed peer records (field 8, RFC 0003): ours is sent in every message, signed
+ *   over our listen addresses, re-signed only when they change. A received one is
+ *   verified against the connection's peer by the peer store; when valid, its
+ *   certified addresses are the peer's addresses; otherwise (absent, empty, or bad:
+ *   ignored) the listen addresses are stored with class `default`, which never drops
+ *   the address of the connection (stored `connected` by the node).
+ * - A failed query is not cached forever: a later `identify(conn)` runs it again, at
+ *   most once per `retryInterval`.
  */
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Connection, Stream } from '../interfaces/connection.js'
 import type { PeerId, PrivateKey, PublicKey } from '../interfaces/keys.js'
-import type { PeerStore } from '../interfaces/peer-store.js'
+import type { ConsumedPeerRecord, PeerStore } from '../interfaces/peer-store.js'
 import { codes, Lp2pError, TimeoutError } from '../errors.js'
 import { peerIdFromPublicKey, publicKeyFromProtobuf } from '../identity/index.js'
 import { bytesEqual } from '../identity/util.js'
 import { deadline, untilAborted } from '../util/deadline.js'
+import { createSignedPeerRecord } from '../record/peer-record.js'
 import { concatBytes } from '../wire/bytes.js'
 import { encodeLengthPrefixed } from '../wire/length-prefixed.js'
 import { decodeIdentify, encodeIdentify, MAX_IDENTIFY_MESSAGE_BYTES, type IdentifyMessage } from './identify-message.js'
@@ -35,6 +44,12 @@ export const DEFAULT_PROTOCOL_VERSION = 'ipfs/0.1.0'
 const MAX_MESSAGES_PER_STREAM = 4
 /** Default time for one identify exchange, ms: a couple of round trips on slow links. */
 export const DEFAULT_IDENTIFY_TIMEOUT = 10_000
+/**
+ * Default least time between two queries on one connection after a failure, ms: a
+ * caller asking again soon gets a fresh answer, and a peer that always fails costs at
+ * most one stream per 5 s per connection, however often it is asked.
+ */
+export const DEFAULT_IDENTIFY_RETRY_INTERVAL = 5_000
 
 export interface IdentifyResult {
   peerId: PeerId
@@ -45,8 +60,34 @@ export interface IdentifyResult {
   listenAddrs: Multiaddr[]
   observedAddr?: Multiaddr
   protocols: string[]
+  /**
+   * The peer's signed peer record, when it sent one that verified (the store keeps
+   * its addresses as certified; `accepted` is false when the store already held this
+   * seq or a newer one).
+   */
+  signedPeerRecord?: { seq: bigint, addresses: Multiaddr[], accepted: boolean }
   /** True when this came from a push rather than our query. */
   push: boolean
+}
+
+export interface IdentifyOptions {
+  /** One exchange, ms (default {@link DEFAULT_IDENTIFY_TIMEOUT}). */
+  timeout?: number
+  /** Least time between two queries on one connection after a failure, ms (default {@link DEFAULT_IDENTIFY_RETRY_INTERVAL}). */
+  retryInterval?: number
+}
+
+/**
+ * The seq of our next peer record: milliseconds since the epoch, never going
+ * backwards within the process (RFC 0003: "MUST increase monotonically"; "MAY use
+ * unix epoch time"), so a record signed after a clock step back still replaces the
+ * previous one at the peers that hold it.
+ */
+let lastSeq = 0n
+function nextSeq (): bigint {
+  const now = BigInt(Date.now())
+  lastSeq = now > lastSeq ? now : lastSeq + 1n
+  return lastSeq
 }
 
 /** What the identify service needs from the node. */
@@ -65,13 +106,19 @@ export interface IdentifyHost {
 export class IdentifyService {
   readonly #host: IdentifyHost
   readonly #timeout: number
+  readonly #retryInterval: number
   readonly #results = new WeakMap<Connection, Promise<IdentifyResult>>()
+  /** When the last query of a connection failed (performance.now()); only failed ones are here. */
+  readonly #failedAt = new WeakMap<Connection, number>()
   /** Our message without observedAddr, encoded, and the addresses and protocols it lists. */
   #common: { listenAddrs: Multiaddr[], protocols: string[], bytes: Uint8Array } | undefined
+  /** Our signed peer record and the addresses it certifies: re-signed only when they change. */
+  #record: { listenAddrs: Multiaddr[], bytes: Uint8Array } | undefined
 
-  constructor (host: IdentifyHost, options: { timeout?: number } = {}) {
+  constructor (host: IdentifyHost, options: IdentifyOptions = {}) {
     this.#host = host
     this.#timeout = options.timeout ?? DEFAULT_IDENTIFY_TIMEOUT
+    this.#retryInterval = options.retryInterval ?? DEFAULT_IDENTIFY_RETRY_INTERVAL
   }
 
   /**
@@ -94,13 +141,24 @@ export class IdentifyService {
           agentVersion: host.agentVersion,
           publicKey: host.privateKey.publicKey.bytes,
           listenAddrs,
-          protocols
+          protocols,
+          signedPeerRecord: this.#signedRecord(listenAddrs)
         })
       }
       this.#common = common
     }
     const observed = encodeIdentify({ observedAddr: connection.remoteAddr, listenAddrs: [], protocols: [] })
     return encodeLengthPrefixed(concatBytes([common.bytes, observed]))
+  }
+
+  /** Our signed peer record over `listenAddrs`, signed again only when they changed. */
+  #signedRecord (listenAddrs: Multiaddr[]): Uint8Array {
+    let record = this.#record
+    if (record === undefined || !sameAddrs(record.listenAddrs, listenAddrs)) {
+      record = { listenAddrs, bytes: createSignedPeerRecord(this.#host.privateKey, listenAddrs, nextSeq()).bytes }
+      this.#record = record
+    }
+    return record.bytes
   }
 
   /** Handler of `/ipfs/id/1.0.0`: send ours and close. */
@@ -118,7 +176,7 @@ export class IdentifyService {
     dl.signal.addEventListener('abort', onAbort, { once: true })
     try {
       const msg = await this.#read(stream)
-      await this.#apply(connection, msg, true)
+      this.#apply(connection, msg, true)
     } finally {
       dl.signal.removeEventListener('abort', onAbort)
       dl.clear()
@@ -127,15 +185,19 @@ export class IdentifyService {
 
   /**
    * The remote's identify result for `connection`: runs the query once per connection
-   * and returns the same result to every caller.
+   * and returns the same result to every caller. After a failure the query runs again
+   * for a caller that asks once `retryInterval` has passed (earlier callers get the
+   * failure).
    */
   async identify (connection: Connection, options: { signal?: AbortSignal } = {}): Promise<IdentifyResult> {
     let p = this.#results.get(connection)
-    if (p === undefined) {
+    const failedAt = p === undefined ? undefined : this.#failedAt.get(connection)
+    if (p === undefined || (failedAt !== undefined && performance.now() - failedAt >= this.#retryInterval)) {
+      this.#failedAt.delete(connection)
       p = this.#query(connection)
       this.#results.set(connection, p)
       // A failure is reported to callers; a failed background run must not be unhandled.
-      p.catch(() => {})
+      p.catch(noop)
     }
     return await untilAborted(p, options.signal, 'identify')
   }
@@ -151,7 +213,7 @@ export class IdentifyService {
   }
 
   async #pushTo (conn: Connection): Promise<void> {
-    const info = await this.#host.peerStore.get(conn.remotePeer)
+    const info = this.#host.peerStore.get(conn.remotePeer)
     if (info?.protocols.includes(IDENTIFY_PUSH_PROTOCOL) !== true) return
     const dl = deadline(this.#timeout, undefined, 'identify push')
     try {
@@ -165,6 +227,15 @@ export class IdentifyService {
   }
 
   async #query (connection: Connection): Promise<IdentifyResult> {
+    try {
+      return await this.#exchange(connection)
+    } catch (err) {
+      this.#failedAt.set(connection, performance.now())
+      throw err
+    }
+  }
+
+  async #exchange (connection: Connection): Promise<IdentifyResult> {
     // One protocol: the stream is negotiated lazily and handed over at once, so the
     // whole exchange is bounded by one plain timer that resets the stream (no
     // AbortController and listener per connection).
@@ -177,7 +248,7 @@ export class IdentifyService {
     try {
       stream.end()
       const msg = await this.#read(stream)
-      return await this.#apply(connection, msg, false)
+      return this.#apply(connection, msg, false)
     } finally {
       clearTimeout(timer)
     }
@@ -191,7 +262,7 @@ export class IdentifyService {
     return msg as IdentifyMessage
   }
 
-  async #apply (connection: Connection, msg: IdentifyMessage, push: boolean): Promise<IdentifyResult> {
+  #apply (connection: Connection, msg: IdentifyMessage, push: boolean): IdentifyResult {
     const peerId = connection.remotePeer
     let publicKey: PublicKey | undefined
     if (msg.publicKey !== undefined) {
@@ -203,6 +274,8 @@ export class IdentifyService {
         throw new Lp2pError(codes.ERR_PROTOCOL_VIOLATION, `identify from ${peerId.toString()} carries another peer's public key`)
       }
     }
+    const store = this.#host.peerStore
+    const record = msg.signedPeerRecord !== undefined ? this.#consumeRecord(store, msg.signedPeerRecord, peerId) : undefined
     const result: IdentifyResult = {
       peerId,
       connection,
@@ -212,11 +285,17 @@ export class IdentifyService {
       ...(msg.protocolVersion !== undefined ? { protocolVersion: msg.protocolVersion } : {}),
       ...(msg.agentVersion !== undefined ? { agentVersion: msg.agentVersion } : {}),
       ...(publicKey !== undefined ? { publicKey } : {}),
-      ...(msg.observedAddr !== undefined ? { observedAddr: msg.observedAddr } : {})
+      ...(msg.observedAddr !== undefined ? { observedAddr: msg.observedAddr } : {}),
+      ...(record !== undefined ? { signedPeerRecord: { seq: record.seq, addresses: record.addresses, accepted: record.accepted } } : {})
     }
-    // A push may carry only what changed: keep what we knew for fields it leaves out.
-    await this.#host.peerStore.patch(peerId, {
-      ...(msg.listenAddrs.length > 0 || !push ? { addresses: msg.listenAddrs } : {}),
+    // Certified addresses, when the peer sent a valid record with any, stand for its
+    // listen addresses (an empty record certifies nothing: rust-libp2p signs only the
+    // addresses it confirmed external, often none). A push may carry only what
+    // changed: keep what we knew for fields it leaves out.
+    if ((record === undefined || record.addresses.length === 0) && (msg.listenAddrs.length > 0 || !push)) {
+      store.setAddresses(peerId, msg.listenAddrs, { class: 'default' })
+    }
+    store.patch(peerId, {
       ...(msg.protocols.length > 0 || !push ? { protocols: msg.protocols } : {}),
       ...(publicKey !== undefined ? { publicKey } : {}),
       ...(msg.agentVersion !== undefined ? { agentVersion: msg.agentVersion } : {}),
@@ -225,7 +304,23 @@ export class IdentifyService {
     this.#host.onIdentify(result)
     return result
   }
+
+  /**
+   * Verifies and stores a received signed peer record; undefined when it is bad (a
+   * forged or foreign record, a wrong payload type, bytes that do not decode), which
+   * is ignored: the listen addresses are used instead, as go-libp2p does.
+   */
+  #consumeRecord (store: PeerStore, envelope: Uint8Array, peer: PeerId): ConsumedPeerRecord | undefined {
+    try {
+      return store.consumePeerRecord(envelope, peer)
+    } catch {
+      // Lead: log here (lp2p:identify) that `peer` sent a bad signed peer record, with the error.
+      return undefined
+    }
+  }
 }
+
+function noop (): void {}
 
 function sameAddrs (a: readonly Multiaddr[], b: readonly Multiaddr[]): boolean {
   if (a.length !== b.length) return false

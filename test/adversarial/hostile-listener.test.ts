@@ -116,7 +116,7 @@ describe('adversarial: the node dials a hostile listener', () => {
     const err = await dialFails(h.addr(expected))
     expectCode(err, 'ERR_UNEXPECTED_PEER')
     assert.equal((err as { code?: string }).code, 'ERR_UNEXPECTED_PEER')
-    assert.equal(await t.node.peerStore.get(h.peerId).then((i) => i?.publicKey), undefined, 'nothing stored for the impostor')
+    assert.equal(t.node.peerStore.get(h.peerId)?.publicKey, undefined, 'nothing stored for the impostor')
   })
 
   it('message 2 with a signature that does not verify: ERR_HANDSHAKE_FAILED', async () => {

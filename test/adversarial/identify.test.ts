@@ -20,6 +20,8 @@ import { IDENTIFY_PROTOCOL, IDENTIFY_PUSH_PROTOCOL, type IdentifyResult } from '
 import { encodeIdentify, MAX_IDENTIFY_ADDRS, MAX_IDENTIFY_MESSAGE_BYTES, MAX_IDENTIFY_PROTOCOLS, type IdentifyMessage } from '../../src/protocols/identify-message.js'
 import { encodeLengthPrefixed } from '../../src/wire/length-prefixed.js'
 import { encodeUvarint } from '../../src/wire/varint.js'
+import { createSignedPeerRecord, encodePeerRecord, PEER_RECORD_DOMAIN, PEER_RECORD_PAYLOAD_TYPE } from '../../src/record/peer-record.js'
+import { sealEnvelope } from '../../src/record/envelope.js'
 import type { Connection, Stream } from '../../src/interfaces/connection.js'
 import { expectCode, heapUsed, MiB, rejection, untilAsync } from '../helpers/hostile.js'
 import { Target } from '../helpers/hostile-target.js'
@@ -60,7 +62,7 @@ describe('adversarial: identify and identify push', () => {
 
   /** The node's record of the peer holds nothing from a rejected message. */
   async function storeUntouched (y: YamuxPeer): Promise<void> {
-    const info = await t.node.peerStore.get(y.secure.localPeer)
+    const info = t.node.peerStore.get(y.secure.localPeer)
     assert.ok(info?.publicKey?.equals(y.secure.identity.publicKey), 'the key is the one the handshake authenticated')
     assert.deepEqual(info?.protocols ?? [], [])
     assert.equal(info?.agentVersion, undefined)
@@ -70,7 +72,7 @@ describe('adversarial: identify and identify push', () => {
     const { y, outcome } = await identifiedBy((p) => encodeLengthPrefixed(message(p)))
     const result = await outcome
     assert.equal(result.agentVersion, 'adversarial/1')
-    const info = await t.node.peerStore.get(y.secure.localPeer)
+    const info = t.node.peerStore.get(y.secure.localPeer)
     assert.ok(info?.protocols.includes('/ipfs/ping/1.0.0'))
   })
 
@@ -83,7 +85,7 @@ describe('adversarial: identify and identify push', () => {
     })))
     expectCode(await rejection(outcome), 'ERR_PROTOCOL_VIOLATION')
     await storeUntouched(y)
-    assert.equal(await t.node.peerStore.get(peerIdFromPrivateKey(other)), undefined)
+    assert.equal(t.node.peerStore.get(peerIdFromPrivateKey(other)), undefined)
   })
 
   it('a public key that does not parse: ERR_INVALID_KEY, the peer store not poisoned', async () => {
@@ -119,6 +121,71 @@ describe('adversarial: identify and identify push', () => {
     expectCode(await rejection(outcome), 'ERR_MESSAGE_TOO_LARGE')
   })
 
+  describe('signed peer records', () => {
+    const listen = [multiaddr('/ip4/10.0.0.1/tcp/4001')]
+    const certified = [multiaddr('/ip4/10.9.9.9/tcp/4001')]
+
+    /** The node's view of the peer's addresses, as `text class [certified]`. */
+    function stored (y: YamuxPeer): string[] {
+      return (t.node.peerStore.get(y.secure.localPeer)?.addresses ?? []).map((a) => `${a.multiaddr.toString()} ${a.class}${a.certified ? ' certified' : ''}`)
+    }
+
+    it('a valid record: its certified addresses are stored instead of the listen addresses', async () => {
+      const { y, outcome } = await identifiedBy((p) => encodeLengthPrefixed(message(p, {
+        listenAddrs: listen, signedPeerRecord: createSignedPeerRecord(p.secure.identity, certified, 1n).bytes
+      })))
+      const result = await outcome
+      assert.equal(result.signedPeerRecord?.accepted, true)
+      assert.deepEqual(stored(y), ['/ip4/10.9.9.9/tcp/4001 default certified'])
+    })
+
+    it('a valid record that certifies no address: kept, and the listen addresses stored (default)', async () => {
+      const { y, outcome } = await identifiedBy((p) => encodeLengthPrefixed(message(p, {
+        listenAddrs: listen, signedPeerRecord: createSignedPeerRecord(p.secure.identity, [], 1n).bytes
+      })))
+      assert.equal((await outcome).signedPeerRecord?.accepted, true)
+      assert.deepEqual(stored(y), ['/ip4/10.0.0.1/tcp/4001 default'])
+      assert.equal(t.node.peerStore.get(y.secure.localPeer)?.peerRecordSeq, 1n)
+    })
+
+    const bad: Array<[string, (y: YamuxPeer) => Uint8Array]> = [
+      ["another peer's record", () => createSignedPeerRecord(generateKeyPair('Ed25519'), certified, 1n).bytes],
+      ['a record of another peer signed by this one', (y) => sealEnvelope(y.secure.identity, PEER_RECORD_DOMAIN, PEER_RECORD_PAYLOAD_TYPE,
+        encodePeerRecord({ peerId: peerIdFromPrivateKey(generateKeyPair('Ed25519')), seq: 1n, addresses: certified })).bytes],
+      ['a signature that does not verify', (y) => {
+        const b = createSignedPeerRecord(y.secure.identity, certified, 1n).bytes
+        b[b.length - 1] = (b[b.length - 1] as number) ^ 1
+        return b
+      }],
+      ['bytes that are no envelope', () => randomBytes(200)]
+    ]
+    for (const [what, record] of bad) {
+      it(`${what}: ignored; identify succeeds with the listen addresses (default)`, async () => {
+        const { y, outcome } = await identifiedBy((p) => encodeLengthPrefixed(message(p, { listenAddrs: listen, signedPeerRecord: record(p) })))
+        const result = await outcome
+        assert.equal(result.signedPeerRecord, undefined)
+        assert.deepEqual(stored(y), ['/ip4/10.0.0.1/tcp/4001 default'])
+        assert.equal(t.node.peerStore.get(y.secure.localPeer)?.peerRecordEnvelope, undefined)
+      })
+    }
+
+    it('a push with an older record is not accepted: the newer record and its addresses stay', async () => {
+      const { y, outcome } = await identifiedBy((p) => encodeLengthPrefixed(message(p, {
+        signedPeerRecord: createSignedPeerRecord(p.secure.identity, certified, 10n).bytes
+      })))
+      await outcome
+      const pushed = new Promise<IdentifyResult>((resolve) => {
+        const on = (r: IdentifyResult): void => { if (r.push && r.peerId.equals(y.secure.localPeer)) { t.node.off('peer:identify', on); resolve(r) } }
+        t.node.on('peer:identify', on)
+      })
+      const older = message(y, { listenAddrs: [multiaddr('/ip4/6.6.6.6/tcp/1')], signedPeerRecord: createSignedPeerRecord(y.secure.identity, [multiaddr('/ip4/6.6.6.6/tcp/1')], 9n).bytes })
+      y.send(y.data(1, Buffer.concat([encodeMessages([PROTOCOL_ID, IDENTIFY_PUSH_PROTOCOL]), encodeLengthPrefixed(older)]), Flag.SYN | Flag.FIN))
+      assert.equal((await pushed).signedPeerRecord?.accepted, false)
+      assert.deepEqual(stored(y), ['/ip4/10.9.9.9/tcp/4001 default certified'])
+      assert.equal(t.node.peerStore.get(y.secure.localPeer)?.peerRecordSeq, 10n)
+    })
+  })
+
   it('malformed protobuf: ERR_INVALID_MESSAGE', async () => {
     const { y, outcome } = await identifiedBy(() => encodeLengthPrefixed(Buffer.from([0x0f, 0x01, 0x02])))
     expectCode(await rejection(outcome), 'ERR_INVALID_MESSAGE')
@@ -146,7 +213,7 @@ describe('adversarial: identify and identify push', () => {
     const result = await outcome
     assert.equal(result.protocols.length, MAX_IDENTIFY_PROTOCOLS)
     assert.equal(result.listenAddrs.length, MAX_IDENTIFY_ADDRS)
-    const info = await t.node.peerStore.get(y.secure.localPeer)
+    const info = t.node.peerStore.get(y.secure.localPeer)
     assert.ok((info?.protocols.length ?? 0) <= MAX_IDENTIFY_PROTOCOLS)
     assert.ok((info?.addresses.length ?? 0) <= MAX_IDENTIFY_ADDRS)
   })
@@ -160,11 +227,11 @@ describe('adversarial: identify and identify push', () => {
     await y.waitFor(() => y.fins.has(1) || y.resets.has(1), 2000, 'the node to finish the first push')
     // An honest push after it: once it is applied, the forged one was handled before.
     y.send(push(3, message(y, { agentVersion: 'after/1' })))
-    await untilAsync(async () => (await t.node.peerStore.get(y.secure.localPeer))?.agentVersion === 'after/1', 2000, 'the honest push applied')
-    const info = await t.node.peerStore.get(y.secure.localPeer)
+    await untilAsync(async () => (t.node.peerStore.get(y.secure.localPeer))?.agentVersion === 'after/1', 2000, 'the honest push applied')
+    const info = t.node.peerStore.get(y.secure.localPeer)
     assert.ok(info?.publicKey?.equals(y.secure.identity.publicKey))
     assert.equal(info?.protocols.includes('/evil/1.0.0'), false)
-    assert.equal(await t.node.peerStore.get(peerIdFromPrivateKey(other)), undefined)
+    assert.equal(t.node.peerStore.get(peerIdFromPrivateKey(other)), undefined)
   })
 
   it('a storm of 2000 pushes: capped at 4 at once, the peer store bounded, the heap flat', async () => {
@@ -200,7 +267,7 @@ describe('adversarial: identify and identify push', () => {
     const during = heapUsed()
     assert.ok(pushes >= 4 && pushes < N, `${pushes} pushes applied`)
     assert.ok(during - before < 24 * MiB, `heap grew by ${((during - before) / MiB).toFixed(1)} MiB`)
-    const info = await t.node.peerStore.get(y.secure.localPeer)
+    const info = t.node.peerStore.get(y.secure.localPeer)
     assert.ok((info?.protocols.length ?? 0) <= MAX_IDENTIFY_PROTOCOLS)
     await y.ping(1 + 2 * N)
   })

@@ -53,7 +53,7 @@ async function tcpNode (options: NodeOptions = {}): Promise<Lp2pNode> {
 
 /** Stores addresses for `peer` in the node's peer store, as a user (or identify) would. */
 async function remember (node: Lp2pNode, peer: PeerId, addrs: string[]): Promise<void> {
-  await node.peerStore.patch(peer, { addAddresses: addrs.map((a) => multiaddr(a)) })
+  node.peerStore.addAddresses(peer, addrs.map((a) => multiaddr(a)), { class: 'permanent' })
 }
 
 const listenAddr = (n: Lp2pNode): string => (n.getMultiaddrs()[0] as Multiaddr).toString().replace(/\/p2p\/.*$/, '')

@@ -66,7 +66,7 @@ describe('node over the memory transport', () => {
     assert.ok(id.protocols.includes('/ipfs/ping/1.0.0'))
     assert.ok(id.listenAddrs.some((m) => m.toString().startsWith('/memory/')))
     assert.equal((await identified)[0].agentVersion, 'node-a/1')
-    const stored = await a.peerStore.get(b.peerId)
+    const stored = a.peerStore.get(b.peerId)
     assert.ok(stored?.protocols.includes('/custom/1.0.0'))
     await Promise.all([a.stop(), b.stop()])
   })

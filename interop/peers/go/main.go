@@ -24,6 +24,7 @@ import (
 
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -182,6 +183,14 @@ func dial(ctx context.Context, h host.Host, remote string) (map[string]any, erro
 	if err != nil {
 		return nil, err
 	}
+	// The peer-record check reads identify's completion event, which carries the
+	// signed peer record only when go verified it (go keeps its addresses, not the
+	// envelope, in the peerstore). Subscribed before the connection opens.
+	sub, err := h.EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
+	if err != nil {
+		return nil, err
+	}
+	defer sub.Close()
 	start := time.Now()
 	if err := h.Connect(ctx, *info); err != nil {
 		return nil, fmt.Errorf("dial: %w", err)
@@ -220,13 +229,48 @@ func dial(ctx context.Context, h host.Host, remote string) (map[string]any, erro
 	for _, p := range protos {
 		names = append(names, string(p))
 	}
-	return map[string]any{
+	out := map[string]any{
 		"handshakePlusOneRTTMillis": float64(handshakePlusRTT.Microseconds()) / 1000,
 		"pingRTTMilllis":            float64(res.RTT.Microseconds()) / 1000,
 		"echoOk":                    true,
 		"remoteAgent":               agentVersion,
 		"remoteProtocols":           names,
-	}, nil
+	}
+	if env("INTEROP_CHECK", "") == "peer-record" {
+		record, err := remotePeerRecord(ctx, sub, info.ID)
+		if err != nil {
+			return nil, err
+		}
+		out["remotePeerRecord"] = record
+	}
+	return out, nil
+}
+
+// remotePeerRecord waits for identify's completion event for the peer and reports
+// whether it carried a verified signed peer record, and that record's addresses.
+func remotePeerRecord(ctx context.Context, sub event.Subscription, id peer.ID) (map[string]any, error) {
+	for {
+		select {
+		case e := <-sub.Out():
+			evt, ok := e.(event.EvtPeerIdentificationCompleted)
+			if !ok || evt.Peer != id {
+				continue
+			}
+			addrs := []string{}
+			if evt.SignedPeerRecord != nil {
+				if r, err := evt.SignedPeerRecord.Record(); err == nil {
+					if pr, ok := r.(*peer.PeerRecord); ok {
+						for _, a := range pr.Addrs {
+							addrs = append(addrs, a.String())
+						}
+					}
+				}
+			}
+			return map[string]any{"certified": evt.SignedPeerRecord != nil, "addresses": addrs}, nil
+		case <-ctx.Done():
+			return nil, fmt.Errorf("identify event: %w", ctx.Err())
+		}
+	}
 }
 
 func main() {

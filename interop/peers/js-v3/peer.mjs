@@ -120,13 +120,22 @@ async function dial (node) {
     identified,
     new Promise((resolve) => setTimeout(resolve, 2000)).then(() => node.services.identify.identify(connection))
   ])
-  return {
+  const result = {
     handshakePlusOneRTTMillis: handshakePlusOneRTT,
     pingRTTMilllis: rtt,
     echoOk: true,
     remoteAgent: info.agentVersion,
     remoteProtocols: info.protocols
   }
+  if (env('INTEROP_CHECK', '') === 'peer-record') {
+    // What js-libp2p's identify stored: the envelope, and the addresses as certified.
+    const peer = await node.peerStore.get(connection.remotePeer)
+    result.remotePeerRecord = {
+      certified: peer.peerRecordEnvelope != null,
+      addresses: peer.addresses.filter((a) => a.isCertified).map((a) => a.multiaddr.toString())
+    }
+  }
+  return result
 }
 
 const node = await makeNode()

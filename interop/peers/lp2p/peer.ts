@@ -95,7 +95,9 @@ function capabilities (): Record<string, unknown> {
       transport: 'quic-v1',
       keyType: 'ecdsa',
       reason: 'the QUIC engine (@chainsafe/libp2p-quic 2.1.4) is built without ECDSA keys: it can neither use an ECDSA host key nor verify an ECDSA peer\'s certificate'
-    }]
+    }],
+    // peer-record: identify sends our signed peer record and the store keeps the remote's.
+    checks: typeof lp2p.openSignedPeerRecord === 'function' ? ['peer-record'] : []
   }
 }
 
@@ -235,12 +237,19 @@ async function main (): Promise<void> {
     identified,
     new Promise<void>((resolve) => setTimeout(resolve, 2000)).then(async () => await node.identify(connection))
   ])
+  // The peer-record check: what lp2p's peer store kept of the remote's signed record.
+  const stored = node.peerStore.get(connection.remotePeer)
+  const remotePeerRecord = {
+    certified: stored?.peerRecordEnvelope !== undefined,
+    addresses: (stored?.addresses ?? []).filter((a) => a.certified).map((a) => a.multiaddr.toString())
+  }
   process.stdout.write(JSON.stringify({
     handshakePlusOneRTTMillis: handshakePlusOneRTT,
     pingRTTMilllis: rtt,
     echoOk: true,
     remoteAgent: info.agentVersion,
-    remoteProtocols: info.protocols
+    remoteProtocols: info.protocols,
+    ...(env('INTEROP_CHECK', '') === 'peer-record' ? { remotePeerRecord } : {})
   }) + '\n')
   clearTimeout(timer)
   process.exit(0)

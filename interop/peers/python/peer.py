@@ -23,6 +23,7 @@ from libp2p.crypto.x25519 import create_new_key_pair as new_x25519
 from libp2p.custom_types import TProtocol
 from libp2p.host.ping import ID as PING_ID, perform_ping_roundtrip
 from libp2p.identity.identify.identify import ID as IDENTIFY_ID, parse_identify_response
+from libp2p.identity.update import update_peerstore_from_identify
 from libp2p.network.stream.exceptions import StreamEOF
 from libp2p.peer.peerinfo import info_from_p2p_addr
 from libp2p.security.insecure.transport import PLAINTEXT_PROTOCOL_ID, InsecureTransport
@@ -164,18 +165,24 @@ async def dial(host, remote):
         await ping_stream.close()
         await echo(host, info.peer_id)
         remote_id = await identify(host, info.peer_id)
-        print(
-            json.dumps(
-                {
-                    "handshakePlusOneRTTMillis": (end - start) * 1000,
-                    "pingRTTMilllis": (end - ping_start) * 1000,
-                    "echoOk": True,
-                    "remoteAgent": remote_id.agent_version,
-                    "remoteProtocols": list(remote_id.protocols),
-                }
-            ),
-            flush=True,
-        )
+        result = {
+            "handshakePlusOneRTTMillis": (end - start) * 1000,
+            "pingRTTMilllis": (end - ping_start) * 1000,
+            "echoOk": True,
+            "remoteAgent": remote_id.agent_version,
+            "remoteProtocols": list(remote_id.protocols),
+        }
+        if env("INTEROP_CHECK", "") == "peer-record":
+            # py-libp2p's own handling of the message: its peer store keeps a signed
+            # record only when it verified it.
+            store = host.get_peerstore()
+            await update_peerstore_from_identify(store, info.peer_id, remote_id)
+            envelope = store.get_peer_record(info.peer_id)
+            result["remotePeerRecord"] = {
+                "certified": envelope is not None,
+                "addresses": [str(a) for a in envelope.record().addrs] if envelope is not None else [],
+            }
+        print(json.dumps(result), flush=True)
 
 
 async def main():

@@ -26,7 +26,7 @@ const dialQuic = await errorOf(b.dial(`/ip4/127.0.0.1/udp/4001/quic-v1/p2p/${a.p
 // A peer known by a QUIC and a TCP address: QUIC ranks first, fails as unavailable,
 // and the dial goes on over TCP.
 const tcpAddr = a.getMultiaddrs()[0]?.decapsulateCode(421)
-await b.peerStore.patch(a.peerId, { addresses: [multiaddr('/ip4/127.0.0.1/udp/4001/quic-v1'), tcpAddr as Multiaddr] })
+b.peerStore.addAddresses(a.peerId, [multiaddr('/ip4/127.0.0.1/udp/4001/quic-v1'), tcpAddr as Multiaddr])
 const viaPeerId = (await b.dial(a.peerId)).remoteAddr.toString()
 const s = await b.dialProtocol(a.getMultiaddrs()[0] as never, ECHO_PROTOCOL)
 s.end('tcp still works')

@@ -241,7 +241,7 @@ describe('QUIC transport', { skip, timeout: 60_000 }, () => {
     assert.equal(conn.remotePublicKey, undefined, 'an RSA id is a hash; the engine keeps the certificate')
     const [result] = await identified
     assert.ok(result.publicKey?.equals(a.privateKey.publicKey), 'identify supplies the key')
-    assert.ok((await b.peerStore.get(a.peerId))?.publicKey?.equals(a.privateKey.publicKey))
+    assert.ok(b.peerStore.get(a.peerId)?.publicKey?.equals(a.privateKey.publicKey))
     assert.ok(a.getConnections()[0]?.remotePublicKey?.equals(b.privateKey.publicKey), 'a secp256k1 id inlines the key')
     await Promise.all([a.stop(), b.stop()])
 

@@ -39,6 +39,9 @@ struct Settings {
     key_type: String,
     remote: Option<String>,
     timeout: Duration,
+    /// INTEROP_CHECK=peer-record: sign a peer record over the listen address, and report
+    /// what identify did with the remote's.
+    peer_record: bool,
 }
 
 fn var(name: &str, default: &str) -> String {
@@ -59,6 +62,7 @@ fn settings() -> Result<Settings, Box<dyn Error>> {
         key_type: var("INTEROP_KEY_TYPE", "ed25519"),
         remote: env::var("INTEROP_REMOTE_ADDR").ok(),
         timeout: Duration::from_secs(timeout),
+        peer_record: var("INTEROP_CHECK", "") == "peer-record",
     })
 }
 
@@ -128,12 +132,16 @@ fn transport(
 fn swarm(s: &Settings) -> Result<Swarm<Behaviour>, Box<dyn Error>> {
     let key = keypair(&s.key_type)?;
     let peer_id = key.public().to_peer_id();
+    // Signed records only for the peer-record check: libp2p-identify 0.48 signs them in
+    // the legacy RFC form, which js-libp2p rejects by failing the whole identify.
+    let identify_config = if s.peer_record {
+        identify::Config::new_with_signed_peer_record("/ipfs/id/1.0.0".into(), &key)
+    } else {
+        identify::Config::new("/ipfs/id/1.0.0".into(), key.public())
+    };
     let behaviour = Behaviour {
         ping: ping::Behaviour::new(ping::Config::new().with_interval(Duration::from_secs(1))),
-        identify: identify::Behaviour::new(
-            identify::Config::new("/ipfs/id/1.0.0".into(), key.public())
-                .with_agent_version(AGENT.into()),
-        ),
+        identify: identify::Behaviour::new(identify_config.with_agent_version(AGENT.into())),
         stream: libp2p_stream::Behaviour::new(),
     };
     let config = libp2p::swarm::Config::with_tokio_executor()
@@ -166,6 +174,10 @@ async fn listen(s: Settings) -> Result<(), Box<dyn Error>> {
         match swarm.select_next_some().await {
             SwarmEvent::NewListenAddr { address, .. } if !printed => {
                 printed = true;
+                // identify signs only confirmed external addresses into the record.
+                if s.peer_record {
+                    swarm.add_external_address(address.clone());
+                }
                 let full = format!("{address}/p2p/{me}");
                 println!("{}", serde_json::json!({ "multiaddr": full }));
             }
@@ -256,16 +268,25 @@ async fn dial(s: Settings) -> Result<(), Box<dyn Error>> {
         }
         if let (Some(h), Some(p), Some(true), Some(info)) = (handshake_plus_rtt, ping_rtt, echo_ok, &identified) {
             let protocols: Vec<String> = info.protocols.iter().map(|p| p.to_string()).collect();
-            println!(
-                "{}",
-                serde_json::json!({
-                    "handshakePlusOneRTTMillis": h,
-                    "pingRTTMilllis": p,
-                    "echoOk": true,
-                    "remoteAgent": info.agent_version,
-                    "remoteProtocols": protocols,
-                })
-            );
+            let mut out = serde_json::json!({
+                "handshakePlusOneRTTMillis": h,
+                "pingRTTMilllis": p,
+                "echoOk": true,
+                "remoteAgent": info.agent_version,
+                "remoteProtocols": protocols,
+            });
+            if s.peer_record {
+                // identify keeps the record only when it verified; its addresses then
+                // replace the listen addresses in `listen_addrs`.
+                let certified = info.signed_peer_record.is_some();
+                let addresses: Vec<String> = if certified {
+                    info.listen_addrs.iter().map(|a| a.to_string()).collect()
+                } else {
+                    Vec::new()
+                };
+                out["remotePeerRecord"] = serde_json::json!({ "certified": certified, "addresses": addresses });
+            }
+            println!("{out}");
             return Ok(());
         }
     }
