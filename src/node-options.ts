@@ -6,7 +6,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Connection, Stream } from './interfaces/connection.js'
 import type { PeerId, PrivateKey } from './interfaces/keys.js'
 import type { StreamMuxerFactory } from './interfaces/muxer.js'
-import type { PeerStore } from './interfaces/peer-store.js'
+import type { PeerStore, PeerUpdateEvent } from './interfaces/peer-store.js'
 import type { SecurityProtocol } from './interfaces/security.js'
 import type { Transport } from './interfaces/transport.js'
 import type { IdentifyResult } from './protocols/identify.js'
@@ -87,4 +87,6 @@ export interface NodeEvents {
   'listen:close': [addresses: Multiaddr[]]
   /** Identify (or a push) told us about a peer. */
   'peer:identify': [result: IdentifyResult]
+  /** A peer store record changed (committed): addresses, protocols, keys, tags, metadata. */
+  'peer:update': [event: PeerUpdateEvent]
 }

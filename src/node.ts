@@ -14,7 +14,7 @@ import { isMultiaddr, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { ByteChannel } from './interfaces/channel.js'
 import type { Connection, NewStreamOptions, Stream } from './interfaces/connection.js'
 import type { PeerId, PrivateKey } from './interfaces/keys.js'
-import type { PeerStore } from './interfaces/peer-store.js'
+import type { PeerStore, PeerUpdateEvent } from './interfaces/peer-store.js'
 import type { Transport, TransportListener, UpgradedConnection } from './interfaces/transport.js'
 import type { NodeEvents, NodeOptions } from './node-options.js'
 import { codes, invalidArgType, Lp2pError } from './errors.js'
@@ -120,6 +120,16 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
       }
     })
     const store = this.peerStore
+    // peer:update is forwarded from the store once someone listens for it on the node:
+    // an unwatched store computes no before/after snapshots on the connection path.
+    const forward = (event: PeerUpdateEvent): void => { this.emit('peer:update', event) }
+    const self = this as EventEmitter
+    self.on('newListener', (name: string | symbol) => {
+      if (name === 'peer:update' && !store.rawListeners('peer:update').includes(forward)) store.on('peer:update', forward)
+    })
+    self.on('removeListener', (name: string | symbol) => {
+      if (name === 'peer:update' && this.listenerCount('peer:update') === 0) store.off('peer:update', forward)
+    })
     this.#dialer = new Dialer({
       transports: this.#transports,
       upgrader: this.#upgrader,

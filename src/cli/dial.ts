@@ -8,7 +8,9 @@ import type { Command } from 'commander'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { DialProgress } from '../dialer/dialer.js'
 import type { Lp2pNode } from '../node.js'
-import { addNodeSecurityFlags, type NodeSecurityFlags } from './node-security.js'
+import type { DialTarget } from '../dialer/target.js'
+import { clientNode, type ClientOptions } from './client-node.js'
+import { addNodeSecurityFlags } from './node-security.js'
 import { jsonLine } from './output.js'
 import { parseCliTarget } from './target.js'
 
@@ -61,8 +63,7 @@ function codeOf (err: Error): string {
 }
 
 /** Runs one dial on a started node and prints it; throws the dial's error. */
-export async function dialAndReport (node: Lp2pNode, targetText: string, opts: DialCommandOptions): Promise<void> {
-  const target = parseCliTarget(targetText)
+export async function dialAndReport (node: Lp2pNode, target: DialTarget, opts: DialCommandOptions): Promise<void> {
   const print = (e: DialProgress): void => {
     if (opts.json === true) {
       jsonLine(progressJson(e))
@@ -103,7 +104,7 @@ export async function dialAndReport (node: Lp2pNode, targetText: string, opts: D
   }
 }
 
-export function registerDialCommand (program: Command, makeNode: (opts: { key?: string, dataDir?: string, memory?: boolean } & NodeSecurityFlags) => Promise<Lp2pNode>): void {
+export function registerDialCommand (program: Command): void {
   addNodeSecurityFlags(program.command('dial')
     .description('dial a peer (by peer id from the peer store, or by address) and print each address tried')
     .argument('<target>', 'a peer id, a multiaddr, or host:port')
@@ -112,10 +113,11 @@ export function registerDialCommand (program: Command, makeNode: (opts: { key?: 
     .option('--memory', 'use an empty in-memory peer store')
     .option('--force', 'dial addresses in backoff or black-holed too')
     .option('--json', 'print JSON lines instead of text'))
-    .action(async (targetText: string, opts: DialCommandOptions & NodeSecurityFlags & { key?: string, dataDir?: string, memory?: boolean }) => {
-      const node = await makeNode(opts)
+    .action(async (targetText: string, opts: DialCommandOptions & ClientOptions) => {
+      const target = parseCliTarget(targetText)
+      const node = await clientNode(opts, target)
       try {
-        await dialAndReport(node, targetText, opts)
+        await dialAndReport(node, target, opts)
       } finally {
         await node.stop()
       }

@@ -7,20 +7,18 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Command } from 'commander'
 import { codes, Lp2pError } from '../errors.js'
-import { generateKeyPair, loadKeyFile } from '../identity/index.js'
-import { createNode } from '../node.js'
 import { ECHO_PROTOCOL } from '../protocols/echo.js'
 import { positiveInt } from './args.js'
-import { addNodeSecurityFlags, nodeSecurityOptions, type NodeSecurityFlags } from './node-security.js'
+import { clientNode, type ClientOptions } from './client-node.js'
+import { addNodeSecurityFlags } from './node-security.js'
 import { jsonLine } from './output.js'
 import { parseCliTarget } from './target.js'
 
 /** Default payload: 1 MiB, four yamux windows' worth. */
 const DEFAULT_ECHO_BYTES = 1 << 20
 
-interface EchoFlags extends NodeSecurityFlags {
+interface EchoFlags extends ClientOptions {
   bytes: number
-  key?: string
   json?: boolean
 }
 
@@ -31,14 +29,15 @@ export function registerEchoCommand (program: Command): void {
     .argument('<target>', 'the peer: a multiaddr (/ip4/127.0.0.1/tcp/4001/p2p/12D3Koo...), host:port, or a peer id the peer store knows')
     .option('-b, --bytes <n>', 'bytes to send', positiveInt, DEFAULT_ECHO_BYTES)
     .option('-k, --key <file>', 'identity key file (default: a new key)')
+    .option('-d, --data-dir <dir>', 'data directory holding the peer store (default: $LP2P_DATA_DIR or ~/.lp2p)')
+    .option('--memory', 'use an empty in-memory peer store')
     .option('--json', 'print one JSON line'))
     .action(async (addr: string, flags: EchoFlags) => {
-      const key = flags.key !== undefined ? await loadKeyFile(flags.key) : generateKeyPair('Ed25519')
-      const node = createNode({ privateKey: key, ...await nodeSecurityOptions(flags) })
-      await node.start()
+      const target = parseCliTarget(addr)
+      const node = await clientNode(flags, target)
       try {
         const started = performance.now()
-        const conn = await node.dial(parseCliTarget(addr))
+        const conn = await node.dial(target)
         const connectMs = performance.now() - started
         const payload = randomBytes(flags.bytes)
         const sent = createHash('sha256').update(payload).digest('hex')

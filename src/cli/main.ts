@@ -15,7 +15,11 @@ import { ECHO_PROTOCOL, handleEcho } from '../protocols/echo.js'
 import { VERSION } from '../version.js'
 import { nonNegativeInt, positiveInt } from './args.js'
 import { dataDirPath, ensureDir, keyPath, type DataDirOptions } from './data-dir.js'
+import { clientNode } from './client-node.js'
 import { registerDialCommand } from './dial.js'
+import { registerPeersCommand } from './peers.js'
+import { openCliPeerStore } from './store.js'
+import { PersistentPeerStore } from '../peer-store/persistent-peer-store.js'
 import { jsonLine, reportError, untilSignal } from './output.js'
 import { registerPerfCommand, servePerf } from './perf.js'
 import { parseCliTarget } from './target.js'
@@ -39,14 +43,6 @@ async function loadIdentity (opts: DataDirOptions): Promise<{ key: PrivateKey, s
   return { key: generateKeyPair('Ed25519'), source: 'ephemeral (run `lp2p id --init` to keep one)' }
 }
 
-/** A started node for a client command (ping, dial): a new key unless `--key` names one. */
-async function clientNode (opts: DataDirOptions & NodeSecurityFlags & { memory?: boolean }): Promise<Lp2pNode> {
-  const key = opts.key !== undefined ? await loadKeyFile(keyPath(opts)) : generateKeyPair('Ed25519')
-  const node = createNode({ privateKey: key, ...await nodeSecurityOptions(opts) })
-  await node.start()
-  return node
-}
-
 const program = new Command()
 program
   .name('lp2p')
@@ -61,11 +57,18 @@ addNodeSecurityFlags(program.command('listen')
   .description('start a node that serves ping, identify, /echo/1.0.0 and /perf/1.0.0 until interrupted')
   .option('-l, --listen <multiaddr...>', `addresses to listen on (default: ${DEFAULT_LISTEN.join(' ')})`)
   .option('-k, --key <file>', 'identity key file (default: $LP2P_KEY or <data dir>/identity.json if present)')
-  .option('-d, --data-dir <dir>', 'data directory (default: $LP2P_DATA_DIR or ~/.lp2p)')
+  .option('-d, --data-dir <dir>', 'data directory: identity and peer store (default: $LP2P_DATA_DIR or ~/.lp2p)')
+  .option('--memory', 'keep the peer store in memory instead of <data dir>/peerstore')
   .option('--json', 'print one JSON line {"peerId", "multiaddrs"} once listening'))
-  .action(async (opts: { listen?: string[], key?: string, dataDir?: string, json?: boolean } & NodeSecurityFlags) => {
+  .action(async (opts: { listen?: string[], key?: string, dataDir?: string, memory?: boolean, json?: boolean } & NodeSecurityFlags) => {
     const { key, source } = await loadIdentity(opts)
-    const node = createNode({ privateKey: key, ...(opts.listen !== undefined ? { listen: opts.listen } : {}), ...await nodeSecurityOptions(opts) })
+    const peerStore = await openCliPeerStore(opts, true)
+    const node = createNode({
+      privateKey: key,
+      ...(peerStore !== undefined ? { peerStore } : {}),
+      ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
+      ...await nodeSecurityOptions(opts)
+    })
     node.handle(ECHO_PROTOCOL, (stream) => { handleEcho(stream) }, { maxInboundStreams: 64 })
     servePerf(node)
     // Signals are caught from here on: a supervisor that stops us as soon as it reads
@@ -78,7 +81,8 @@ addNodeSecurityFlags(program.command('listen')
     if (opts.json === true) {
       jsonLine({ peerId: node.peerId.toString(), multiaddrs: addrs })
     } else {
-      process.stdout.write(`peer id:  ${node.peerId.toString()}\nidentity: ${source}\nlistening on:\n${addrs.map((a) => `  ${a}`).join('\n')}\n`)
+      const store = peerStore instanceof PersistentPeerStore ? `${peerStore.path} (${peerStore.size} peer${peerStore.size === 1 ? '' : 's'} known)` : 'in memory'
+      process.stdout.write(`peer id:  ${node.peerId.toString()}\nidentity: ${source}\npeers:    ${store}\nlistening on:\n${addrs.map((a) => `  ${a}`).join('\n')}\n`)
       node.on('peer:connect', (p) => { process.stdout.write(`connected:    ${p.toString()}\n`) })
       node.on('peer:disconnect', (p) => { process.stdout.write(`disconnected: ${p.toString()}\n`) })
     }
@@ -93,10 +97,11 @@ addNodeSecurityFlags(program.command('ping')
   .option('-i, --interval <ms>', 'pause between pings in ms', nonNegativeInt, 1000)
   .option('-k, --key <file>', 'identity key file (default: a new key)')
   .option('-d, --data-dir <dir>', 'data directory holding the peer store (default: $LP2P_DATA_DIR or ~/.lp2p)')
+  .option('--memory', 'use an empty in-memory peer store')
   .option('--json', 'print JSON lines instead of text'))
-  .action(async (targetText: string, opts: { count: number, interval: number, key?: string, dataDir?: string, json?: boolean } & NodeSecurityFlags) => {
+  .action(async (targetText: string, opts: { count: number, interval: number, key?: string, dataDir?: string, memory?: boolean, json?: boolean } & NodeSecurityFlags) => {
     const target = parseCliTarget(targetText)
-    const node = await clientNode(opts)
+    const node = await clientNode(opts, target)
     try {
       const started = performance.now()
       const conn = await node.dial(target)
@@ -158,7 +163,8 @@ function round (ms: number): number {
   return Math.round(ms * 1000) / 1000
 }
 
-registerDialCommand(program, clientNode)
+registerDialCommand(program)
+registerPeersCommand(program)
 registerPerfCommand(program)
 registerEchoCommand(program)
 

@@ -32,6 +32,9 @@ import { concatBytes } from '../wire/bytes.js'
 import { encodeLengthPrefixed } from '../wire/length-prefixed.js'
 import { decodeIdentify, encodeIdentify, MAX_IDENTIFY_MESSAGE_BYTES, type IdentifyMessage } from './identify-message.js'
 import { readAllLengthPrefixed } from './stream-io.js'
+import { logger } from '../util/log.js'
+
+const log = logger('identify')
 
 export const IDENTIFY_PROTOCOL = '/ipfs/id/1.0.0'
 export const IDENTIFY_PUSH_PROTOCOL = '/ipfs/id/push/1.0.0'
@@ -313,8 +316,8 @@ export class IdentifyService {
   #consumeRecord (store: PeerStore, envelope: Uint8Array, peer: PeerId): ConsumedPeerRecord | undefined {
     try {
       return store.consumePeerRecord(envelope, peer)
-    } catch {
-      // Lead: log here (lp2p:identify) that `peer` sent a bad signed peer record, with the error.
+    } catch (err) {
+      log('%s sent a signed peer record we ignore: %s', peer.toString(), (err as Error).message)
       return undefined
     }
   }
