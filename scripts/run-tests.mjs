@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs node:test over every `*.test.ts` file below the given folders (default: test/),
-// excluding the separate suites (folders named interop, adversarial, slow) unless a
+// excluding the separate suites (folders named interop, adversarial, faults, slow) unless a
 // folder inside them is named explicitly. `--suite <name>` runs only the files inside
 // folders of that name, wherever they are (e.g. every interop/ folder under test/).
 // Node 20's `--test` does not expand globs itself.
@@ -8,7 +8,7 @@ import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { spawnSync } from 'node:child_process'
 
-const SEPARATE_SUITES = new Set(['interop', 'adversarial', 'slow'])
+const SEPARATE_SUITES = new Set(['interop', 'adversarial', 'faults', 'slow'])
 const argv = process.argv.slice(2)
 const suiteAt = argv.indexOf('--suite')
 const suite = suiteAt === -1 ? undefined : argv.splice(suiteAt, 2)[1]
