@@ -7,9 +7,11 @@
  * transport still caps a listener at 4096 connections of its own
  * (`TcpOptions.maxListenerConnections`; the connection management issue folds that
  * cap into the one limits model), that option raised too: the only two settings
- * changed. Dialer processes (the same program) open the connections 50 at a time each,
- * then `--streams` echo streams per connection (negotiated and proven with a 1-byte
- * echo, then held open). Every process runs under `prlimit --nofile=65536`.
+ * changed. Dialer processes (the same program) open the connections 16 at a time each
+ * (16 workers per process, each on its own loopback address of the node, since a node
+ * joins concurrent dials to one address), then `--streams` echo streams per connection (negotiated and proven with a 1-byte
+ * echo, then held open). The node needs one descriptor per connection: the measure
+ * refuses to start when the open-file limit (`ulimit -n`, 20 000 here) is too low.
  *
  * Measured on the node: the time to open all connections and all streams; RSS and
  * JS heap per connection and per stream (after full collections, against the idle
@@ -39,7 +41,7 @@ class Proc {
   readonly ready: Promise<void>
 
   constructor (readonly label: string) {
-    this.#child = spawn('prlimit', ['--nofile=65536', '--', process.execPath, '--expose-gc', '--import', 'tsx', path.join(HERE, 'peers', 'scale-node.ts')], {
+    this.#child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(HERE, 'peers', 'scale-node.ts')], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       cwd: path.join(HERE, '..')
     })
@@ -89,18 +91,24 @@ async function main (): Promise<void> {
   const dialerCount = Number(values.dialers)
   const holdS = Number(values.hold)
   const churnS = Number(values.churn)
+  const nofile = Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim())
+  if (Number.isFinite(nofile) && nofile < total + 1000) {
+    throw new RangeError(`the open-file limit is ${nofile}; ${total} connections need at least ${total + 1000} (ulimit -n)`)
+  }
   execFileSync('npm', ['run', 'build'], { stdio: 'ignore', cwd: path.join(HERE, '..') })
   const node = new Proc('scale-node')
   const dialers = Array.from({ length: dialerCount }, (_, i) => new Proc(`scale-dialer-${i}`))
   const out: Record<string, unknown> = { date: new Date().toISOString(), connections: total, streamsPerConnection: perConn, dialers: dialerCount, loadBefore: os.loadavg() }
   try {
     await Promise.all([node.ready, ...dialers.map(async (d) => { await d.ready })])
-    const { addr } = await node.call<{ addr: string }>('listen', { maxConnections: total + 1000 })
+    const workers = 16 // dialing workers per dialer process, each on its own node address
+    const { addrs } = await node.call<{ addrs: string[] }>('listen', { maxConnections: total + 1000, addresses: workers * dialerCount })
+    const addrsOf = (i: number): string[] => addrs.slice(i * workers, (i + 1) * workers)
     await Promise.all(dialers.map(async (d) => { await d.call('dialer', { maxConnections: Math.ceil(total / dialerCount) + 500 }) }))
     const idle = await node.call<NodeStats>('stats', { gc: true })
     const share = Math.ceil(total / dialerCount)
     let t = performance.now()
-    await Promise.all(dialers.map(async (d) => { await d.call('connect', { addr, count: share, concurrency: 50 }) }))
+    await Promise.all(dialers.map(async (d, i) => { await d.call('connect', { addrs: addrsOf(i), count: share }) }))
     const connectS = (performance.now() - t) / 1000
     const conns = await node.call<NodeStats>('stats', { gc: true })
     t = performance.now()
@@ -112,7 +120,7 @@ async function main (): Promise<void> {
     const holding = await node.call<NodeStats>('stats', { gc: false })
     await node.call('resetDelay')
     t = performance.now()
-    const churned = await Promise.all(dialers.map(async (d) => await d.call<{ replaced: number, failed: number }>('churn', { addr, seconds: churnS, fraction: 0.1, perConnection: perConn })))
+    const churned = await Promise.all(dialers.map(async (d, i) => await d.call<{ replaced: number, failed: number }>('churn', { addrs: addrsOf(i), seconds: churnS, fraction: 0.1, perConnection: perConn })))
     const churnTime = (performance.now() - t) / 1000
     const churning = await node.call<NodeStats>('stats', { gc: false })
     const replaced = churned.reduce((n, c) => n + c.replaced, 0)

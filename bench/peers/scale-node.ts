@@ -44,9 +44,11 @@ async function connectOne (addr: string, perConnection: number): Promise<void> {
 }
 
 serve({
-  async listen ({ maxConnections }: { maxConnections: number }) {
+  async listen ({ maxConnections, addresses }: { maxConnections: number, addresses: number }) {
     node = createNode({
-      listen: ['/ip4/127.0.0.1/tcp/0'],
+      // Many loopback addresses: a node joins concurrent dials to one address, so each
+      // dialing worker needs an address of its own.
+      listen: Array.from({ length: addresses }, (_, i) => `/ip4/127.0.${1 + (i >> 8)}.${1 + (i & 0xff)}/tcp/0`),
       // The two settings the measure changes: the node's limit, and the TCP
       // listener's own cap of 4096, which ignores it until the limits are unified.
       limits: { maxConnections, maxPendingInbound: 256 },
@@ -54,7 +56,7 @@ serve({
     })
     node.handle(ECHO_PROTOCOL, (stream) => { handleEcho(stream) }, { maxInboundStreams: 64 })
     await node.start()
-    return { addr: node.getMultiaddrs()[0]?.toString().split('/p2p/')[0] }
+    return { addrs: node.getMultiaddrs().map((a) => a.toString().split('/p2p/')[0]) }
   },
 
   async dialer ({ maxConnections }: { maxConnections: number }) {
@@ -63,8 +65,15 @@ serve({
     return null
   },
 
-  async connect ({ addr, count, concurrency }: { addr: string, count: number, concurrency: number }) {
-    await pool(count, concurrency, async () => { await connectOne(addr, 0) })
+  /** `count` new connections, one worker per address, each dialing its address in turn. */
+  async connect ({ addrs, count }: { addrs: string[], count: number }) {
+    let left = count
+    await Promise.all(addrs.map(async (addr) => {
+      while (left > 0) {
+        left--
+        await connectOne(addr, 0)
+      }
+    }))
     return held.size
   },
 
@@ -77,28 +86,37 @@ serve({
     return null
   },
 
-  /** Replaces `fraction` of the held connections per second (with their streams), for `seconds`. */
-  async churn ({ addr, seconds, fraction, perConnection }: { addr: string, seconds: number, fraction: number, perConnection: number }) {
+  /**
+   * Replaces `fraction` of the held connections per second (each new one with its
+   * streams), for `seconds`: one worker per address, paced to the target rate.
+   */
+  async churn ({ addrs, seconds, fraction, perConnection }: { addrs: string[], seconds: number, fraction: number, perConnection: number }) {
     const perSecond = Math.max(1, Math.round(held.size * fraction))
+    const queue = [...held.keys()]
     const end = Date.now() + seconds * 1000
+    const started = Date.now()
     let replaced = 0
     let failed = 0
-    await pool(Number.MAX_SAFE_INTEGER, 50, async () => {
-      if (Date.now() >= end) throw new Stop()
-      const [conn] = held.keys()
-      if (conn === undefined) throw new Stop()
-      held.delete(conn)
-      await conn.close().catch(() => {})
-      try {
-        await connectOne(addr, perConnection)
-        replaced++
-      } catch {
-        failed++
+    await Promise.all(addrs.map(async (addr) => {
+      while (Date.now() < end) {
+        // Pace: no worker runs ahead of the target rate.
+        const due = started + (replaced + failed) / perSecond * 1000
+        if (due > Date.now()) { await new Promise((resolve) => setTimeout(resolve, due - Date.now())); continue }
+        const conn = queue.shift()
+        if (conn === undefined) break
+        // Its streams end first (half-close; the echo ends its side), so the graceful
+        // close does not wait out the connection close timeout.
+        for (const st of held.get(conn) ?? []) st.end()
+        held.delete(conn)
+        await conn.close().catch(() => {})
+        try {
+          await connectOne(addr, perConnection)
+          replaced++
+        } catch {
+          failed++
+        }
       }
-      // Pace to the target rate: each of the 50 workers takes 50/perSecond s per connection.
-      const pace = 50 / perSecond * 1000
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, pace - 1)))
-    }).catch((err: unknown) => { if (!(err instanceof Stop)) throw err })
+    }))
     return { replaced, failed }
   },
 
@@ -123,4 +141,3 @@ serve({
   }
 })
 
-class Stop extends Error {}
