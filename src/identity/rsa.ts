@@ -101,13 +101,7 @@ function publicFrom (key: KeyObject): RsaPublicKey {
  *   outside the bounds above.
  */
 export function rsaPublicKeyFromRaw (raw: Uint8Array): RsaPublicKey {
-  const key = publicFrom(keyFromSpki(raw, invalidKey))
-  // Peer ids hash these bytes, so only the one DER encoding of the key is accepted:
-  // OpenSSL also takes BER-ish forms (a public exponent whose top bit is set, read as
-  // unsigned where DER says negative, found by `npm run fuzz`, target `keys`), which
-  // re-encode differently and which Go's x509 rejects.
-  if (!Buffer.from(key.raw).equals(raw)) throw invalidKey('public key is not in canonical DER (it does not re-encode to its bytes)')
-  return key
+  return publicFrom(keyFromSpki(raw, invalidKey))
 }
 
 /** Fixed message for the consistency check of an imported private key. */
