@@ -50,6 +50,17 @@ export const MAX_QUEUED_CONTROL_FRAMES = 4096
 export const RTT_REFRESH_INTERVALS = 4
 
 /**
+ * Each connection pings after `keepAliveInterval x (1 - KEEP_ALIVE_JITTER x u)` of
+ * silence, `u` uniform in [0, 1) drawn by the driver once per connection: connections
+ * that fell silent together (a burst of dials, a node holding 10 000 of them) would
+ * otherwise all ping in the same few milliseconds, every interval. Measured with
+ * `bench/scale.ts` before the jitter: 10 000 idle connections' pings stalled the event
+ * loop for 423 ms at once. 10% spreads them over a second and keeps every bound, which
+ * take the full interval.
+ */
+export const KEEP_ALIVE_JITTER = 0.1
+
+/**
  * Silence beyond the keep-alive interval that a healthy connection never shows: the
  * ping sent after `keepAliveInterval` of silence is answered within one round trip,
  * and 5 s covers the round trip of a congested satellite path (~1 s) several times

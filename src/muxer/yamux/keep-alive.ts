@@ -20,7 +20,7 @@
  * One ping of ours is outstanding at a time.
  */
 import { MAX_UINT32 } from './frame.js'
-import { MAX_PENDING_PONGS, RTT_REFRESH_INTERVALS } from './config.js'
+import { KEEP_ALIVE_JITTER, MAX_PENDING_PONGS, RTT_REFRESH_INTERVALS } from './config.js'
 
 export class KeepAlive {
   /** 0 disables keep-alive pings and the timeout (RTT probes still work). */
@@ -33,8 +33,12 @@ export class KeepAlive {
   #rtt: number | undefined
   #pendingPongs = 0
 
-  constructor (interval: number, timeout: number, now: number) {
-    this.#interval = interval
+  /**
+   * @param jitter uniform in [0, 1), drawn by the driver: the interval shrinks by up to
+   *   KEEP_ALIVE_JITTER (config.ts) so that connections do not all ping at once.
+   */
+  constructor (interval: number, timeout: number, now: number, jitter = 0) {
+    this.#interval = Math.round(interval * (1 - KEEP_ALIVE_JITTER * Math.min(Math.max(jitter, 0), 1)))
     this.#timeout = timeout
     this.#lastPingAt = now
     this.#lastReceiveAt = now

@@ -56,7 +56,9 @@ export class YamuxMuxer extends MuxerDriver<YamuxSession, StreamState, YamuxStre
     super(channel, init)
     this.#config = config
     this.#clock = clock
-    this.#session = new YamuxSession(init.direction, config, this.handler, clock())
+    // The only randomness of the session: where its keep-alive pings fall (config.ts,
+    // KEEP_ALIVE_JITTER). An injected clock (tests) means no jitter, so timings stay exact.
+    this.#session = new YamuxSession(init.direction, config, this.handler, clock(), clock === monotonic ? Math.random() : 0)
     channel.attach(this.handler)
     YamuxMuxer.#armKeepAlive(this)
   }

@@ -76,7 +76,8 @@ export class YamuxSession {
   #target: StreamState | undefined
   readonly #keepAlive: KeepAlive
 
-  constructor (direction: Direction, config: YamuxConfig, handler: SessionHandler, now: number) {
+  /** `jitter`: uniform in [0, 1), spreads keep-alive pings (`keep-alive.ts`); 0 in tests. */
+  constructor (direction: Direction, config: YamuxConfig, handler: SessionHandler, now: number, jitter = 0) {
     this.#config = config
     this.#handler = handler
     // "The client side should use odd ID's, and the server even" (yamux.md, "StreamID Field").
@@ -84,7 +85,7 @@ export class YamuxSession {
     this.#nextId = this.#client ? 1 : 2
     this.#decoder = new FrameDecoder({ maxDataLength: Math.max(config.maxStreamWindow, config.initialStreamWindow) })
     this.#scheduler = new YamuxSendScheduler(this.#output, config.maxMessageSize)
-    this.#keepAlive = new KeepAlive(config.keepAliveInterval, config.keepAliveTimeout, now)
+    this.#keepAlive = new KeepAlive(config.keepAliveInterval, config.keepAliveTimeout, now, jitter)
   }
 
   get state (): SessionState {

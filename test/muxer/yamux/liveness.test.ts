@@ -153,6 +153,13 @@ describe('yamux liveness: the documented bounds', () => {
     assert.equal(healedPartitionBound({ keepAliveInterval: 0, keepAliveTimeout: 1 }), Infinity)
   })
 
+  it('jitter shortens the ping interval by up to 10%, never lengthens it', () => {
+    for (const [jitter, at] of [[0, 10_000], [0.5, 9_500], [0.999, 9_001], [7, 9_000], [-1, 10_000]] as const) {
+      const s = new YamuxSession('outbound', resolveOptions(), { onInboundStream () {}, onOutput () {}, onStreamRemoved () {}, onRemoteGoAway () {}, onFailure () {} }, 0, jitter)
+      assert.equal(s.nextTimeout(), at, `jitter ${jitter}`)
+    }
+  })
+
   it('rejects a silence bound that does not exceed the interval', () => {
     assert.throws(() => resolveOptions({ keepAliveInterval: 10_000, keepAliveTimeout: 10_000 }), { code: 'ERR_INVALID_ARG_VALUE' })
     assert.doesNotThrow(() => resolveOptions({ keepAliveInterval: 0, keepAliveTimeout: 0 }))
