@@ -113,6 +113,11 @@ export const codes = {
   ERR_UPGRADE_FAILED: 'ERR_UPGRADE_FAILED',
   /** The connection closed while an operation was in flight. */
   ERR_CONNECTION_CLOSED: 'ERR_CONNECTION_CLOSED',
+  /**
+   * The connection has been silent too long and did not answer a liveness probe in
+   * time: no stream is handed out on it (it may still heal; keep-alive decides).
+   */
+  ERR_CONNECTION_STALE: 'ERR_CONNECTION_STALE',
   /** Every address of a dial failed; see `errors`. */
   ERR_ALL_DIALS_FAILED: 'ERR_ALL_DIALS_FAILED',
   /** We have no address to dial for this peer. */

@@ -64,6 +64,13 @@ export interface NodeOptions {
     connectionClose?: number
     /** One identify exchange, ms. Default 10 000. */
     identify?: number
+    /**
+     * A liveness probe before a new stream on a connection silent for longer than its
+     * muxer's `staleAfter` (yamux: 15 s), ms; past it the stream fails with
+     * `ERR_CONNECTION_STALE`. Default 5 000: a live remote answers within one round
+     * trip, plus whatever of our output is queued ahead of the ping.
+     */
+    livenessProbe?: number
   }
 }
 

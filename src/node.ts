@@ -84,7 +84,8 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
         this.emit('connection:close', c, err)
       },
       streamNegotiationTimeout: options.timeouts?.streamNegotiation ?? 10_000,
-      closeTimeout: options.timeouts?.connectionClose ?? 5_000
+      closeTimeout: options.timeouts?.connectionClose ?? 5_000,
+      livenessProbeTimeout: options.timeouts?.livenessProbe ?? 5_000
     }
     this.#inboundNegotiation = {
       isSupported: (p) => this.#registry.has(p),
@@ -261,8 +262,18 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
 
   /** Dials if needed, then opens a stream for one of `protocols`. */
   async dialProtocol (target: DialTarget, protocols: string | string[], options: NewStreamOptions = {}): Promise<Stream> {
-    const conn = await this.dial(target, options.signal !== undefined ? { signal: options.signal } : {})
-    return await conn.newStream(protocols, options)
+    const dialOptions = options.signal !== undefined ? { signal: options.signal } : {}
+    const conn = await this.dial(target, dialOptions)
+    try {
+      return await conn.newStream(protocols, options)
+    } catch (err) {
+      // The reused connection turned out dead before any of the caller's bytes went
+      // out (its liveness probe met a reset, e.g. a peer restarted behind it): it has
+      // left the books, so one fresh dial is safe and is what the caller asked for.
+      if (!(err instanceof Lp2pError && err.code === codes.ERR_CONNECTION_CLOSED && conn.status === 'closed')) throw err
+      const fresh = await this.dial(target, dialOptions)
+      return await fresh.newStream(protocols, options)
+    }
   }
 
   /** Closes every connection to the peer (or the peer of the address). */

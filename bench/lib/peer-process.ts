@@ -36,6 +36,8 @@ export interface PeerProcessOptions {
   startTimeout?: number
   /** V8 flags for this measure, after PEER_V8_FLAGS (the same for every implementation). */
   nodeFlags?: string[]
+  /** Another peer program speaking the same protocol (the fault suite's), instead of `impl`'s. */
+  script?: string
 }
 
 interface Reply { id: number, ok: boolean, result?: unknown, error?: string }
@@ -70,7 +72,7 @@ export class PeerProcess {
     // in a worker) under its default name, CPU.<date>.<time>.<pid>.<thread>.<seq>; the
     // main thread's is thread 0.
     if (options.profileDir !== undefined) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${path.join(options.profileDir, `${options.label}.${Date.now()}`)}`)
-    const script = path.join(PEERS, `${options.impl === 'js' ? 'js' : options.impl}.ts`)
+    const script = options.script ?? path.join(PEERS, `${options.impl === 'js' ? 'js' : options.impl}.ts`)
     const [cmd, args] = options.netns !== undefined
       ? ['ip', ['netns', 'exec', options.netns, process.execPath, ...nodeArgs, script]]
       : [process.execPath, [...nodeArgs, script]]
@@ -102,6 +104,17 @@ export class PeerProcess {
       })
       this.#child.send({ id, cmd, args })
     })
+  }
+
+  /** Resolves when the process has exited (at once if it has), with its code or signal. */
+  async exited (): Promise<number | string | null> {
+    if (this.#exited) return this.#child.exitCode ?? this.#child.signalCode
+    return await new Promise((resolve) => { this.#child.once('exit', (code, signal) => { resolve(code ?? signal) }) })
+  }
+
+  /** Kills the process at once (SIGKILL): a peer that dies without closing anything. */
+  kill (): void {
+    this.#child.kill('SIGKILL')
   }
 
   /** Asks the peer to exit (it writes its CPU profile then); kills it if it hangs. */

@@ -30,6 +30,11 @@ export interface ConnectionInit {
   streamNegotiationTimeout: number
   /** Time a graceful close waits for streams before resetting them, ms. */
   closeTimeout: number
+  /**
+   * Time a new stream waits for a liveness probe on a stale connection (the muxer's
+   * `stale`), ms, before failing with ERR_CONNECTION_STALE.
+   */
+  livenessProbeTimeout: number
 }
 
 export class ConnectionImpl implements Connection {
@@ -103,6 +108,10 @@ export class ConnectionImpl implements Connection {
     if (this.#status !== 'open') {
       throw new Lp2pError(codes.ERR_CONNECTION_CLOSED, `connection ${this.id} is ${this.#status}`)
     }
+    // A connection silent for too long is proven alive before a stream is handed out
+    // on it: a probe that meets a dead path fails here, typed, instead of leaving the
+    // caller a stream that hangs (ARCHITECTURE.md, "Liveness").
+    if (this.#muxer.stale === true) await this.#probe(options.signal)
     const stream = this.#adopt(this.#muxer.newStream())
     // A lazy negotiation returns at once; one that waits is bounded by the timeout (a
     // timer inside the negotiation, no AbortController per stream) and the signal.
@@ -113,6 +122,23 @@ export class ConnectionImpl implements Connection {
     })
     this.#init.onStreamOpen(stream, this)
     return stream
+  }
+
+  async #probe (signal: AbortSignal | undefined): Promise<void> {
+    const muxer = this.#muxer
+    if (muxer.probe === undefined) return
+    const ms = this.#init.livenessProbeTimeout
+    const dl = deadline(ms, signal, 'liveness probe')
+    try {
+      await muxer.probe(dl.signal)
+    } catch (err) {
+      if (err instanceof Lp2pError && err.code === codes.ERR_TIMEOUT) {
+        throw new Lp2pError(codes.ERR_CONNECTION_STALE, `connection ${this.id} is silent and did not answer a liveness probe within ${ms} ms`, { cause: err })
+      }
+      throw err
+    } finally {
+      dl.clear()
+    }
   }
 
   async close (options: { signal?: AbortSignal } = {}): Promise<void> {

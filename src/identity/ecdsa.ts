@@ -96,7 +96,23 @@ function publicFromJwk (jwk: JsonWebKey, scalarBytes: number): EcdsaPublicKey {
 export function ecdsaPublicKeyFromRaw (raw: Uint8Array): EcdsaPublicKey {
   const key = keyFromSpki(raw, invalidKey)
   const curve = curveOf(key)
+  if (!plainPoint(raw, curve.bytes)) throw invalidKey('the EC point is neither uncompressed (04) nor compressed (02, 03)')
   return publicFromJwk(key.export({ format: 'jwk' }), curve.bytes)
+}
+
+/**
+ * Whether the SPKI ends in a BIT STRING holding an uncompressed (04 || x || y) or a
+ * compressed (02/03 || x) point (SEC 1 section 2.3.3). OpenSSL also accepts the
+ * "hybrid" form (06/07 || x || y), which no libp2p implementation sends and Go
+ * rejects (found by `npm run fuzz`, target `keys`); it would be normalised here into a
+ * key whose bytes differ from the ones received.
+ */
+function plainPoint (spki: Uint8Array, scalarBytes: number): boolean {
+  const uncompressed = 1 + 2 * scalarBytes
+  const compressed = 1 + scalarBytes
+  const at = (n: number): number | undefined => spki[spki.length - n]
+  return (spki.length > uncompressed && at(uncompressed) === 0x04 && at(uncompressed + 1) === 0x00) ||
+    ((at(compressed) === 0x02 || at(compressed) === 0x03) && at(compressed + 1) === 0x00)
 }
 
 /**

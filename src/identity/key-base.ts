@@ -88,11 +88,20 @@ export function keyFromSpki (raw: Uint8Array, invalidKey: InvalidKey): KeyObject
   // SubjectPublicKeyInfo ::= SEQUENCE { algorithm SEQUENCE, subjectPublicKey BIT STRING }
   const content = derSequenceContent(raw)
   if (content === undefined || content[0] !== 0x30) throw invalidKey('public key is not one DER SubjectPublicKeyInfo')
+  let key: KeyObject
   try {
-    return createPublicKey({ key: Buffer.from(raw), format: 'der', type: 'spki' })
+    key = createPublicKey({ key: Buffer.from(raw), format: 'der', type: 'spki' })
   } catch (err) {
     throw invalidKey('public key is not DER SubjectPublicKeyInfo', err)
   }
+  // Peer ids hash these bytes, so only the one DER encoding of a key is accepted.
+  // OpenSSL also takes forms that re-encode differently and that Go's x509 rejects
+  // (found by `npm run fuzz`, target `keys`): an RSA exponent negative in DER (top
+  // bit set), read unsigned; an EC point BIT STRING with unused bits declared.
+  if (!key.export({ format: 'der', type: 'spki' }).equals(raw)) {
+    throw invalidKey('public key is not in canonical DER (it does not re-encode to its bytes)')
+  }
+  return key
 }
 
 /** A DER private key structure: node:crypto's `type`, its name, its first content bytes. */

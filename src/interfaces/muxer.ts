@@ -75,6 +75,17 @@ export interface StreamMuxer {
   close (options?: { signal?: AbortSignal }): Promise<void>
   /** Closes now: resets every stream and destroys the channel with `err`. */
   abort (err: Error): void
+  /**
+   * Muxers that can prove the remote alive (yamux, with pings): whether nothing has
+   * been received for so long that a new stream should wait for {@link probe}.
+   */
+  readonly stale?: boolean
+  /**
+   * Pings and resolves when the next frame of any kind arrives; rejects with
+   * `ERR_CONNECTION_CLOSED` if the muxer closes first. Unbounded: the caller's signal
+   * bounds it.
+   */
+  probe? (signal?: AbortSignal): Promise<void>
 }
 
 export interface StreamMuxerFactory {

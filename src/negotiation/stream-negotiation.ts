@@ -31,7 +31,11 @@ export interface SelectOptions {
    * wait for the remote's agreement before resolving.
    */
   lazy?: boolean
-  /** Most time to wait for the agreement, ms (ERR_TIMEOUT); 0 or absent: no limit. Unused when lazy. */
+  /**
+   * Most time to wait for the agreement, ms (ERR_TIMEOUT); 0 or absent: no limit.
+   * When lazy, the stream is destroyed with the TimeoutError if the answer has not
+   * arrived by then.
+   */
   timeout?: number
 }
 
@@ -48,16 +52,36 @@ export async function selectOnStream (stream: MuxedStream, protocols: readonly s
   if (lazy) {
     const protocol = protocols[0] as string
     stream.protocol = protocol
+    const timeout = options.timeout
+    // A plain timer with arguments (no closure); cleared when the answer arrives. On a
+    // stream destroyed before its answer it fires once and does nothing.
+    const timer = timeout !== undefined && timeout > 0 && Number.isFinite(timeout)
+      ? setTimeout(onLazyTimeout, timeout, stream, timeout)
+      : undefined
+    timer?.unref()
     stream.setInboundInterceptor((chunk) => {
       const state = chunk === null ? machine.receiveEnd() : machine.receive(chunk)
-      if (state.kind === 'done') return machine.takeRemaining()
-      if (state.kind === 'failed') stream.destroy(state.error)
+      if (state.kind === 'done') {
+        if (timer !== undefined) clearTimeout(timer)
+        return machine.takeRemaining()
+      }
+      if (state.kind === 'failed') {
+        if (timer !== undefined) clearTimeout(timer)
+        stream.destroy(state.error)
+      }
       return undefined
     })
     stream.write(machine.start())
     return protocol
   }
   return await negotiate(stream, signal, options.timeout, machine)
+}
+
+/** A lazily negotiated stream got no answer in time. */
+function onLazyTimeout (stream: MuxedStream, timeout: number): void {
+  if (stream.destroyed) return
+  stream.setInboundInterceptor(null)
+  stream.destroy(new TimeoutError(`no answer to the protocol proposal ${JSON.stringify(stream.protocol)} within ${timeout} ms (lazy stream negotiation)`))
 }
 
 export interface HandleOptions extends ListenerOptions {

@@ -11,6 +11,7 @@
  * one-off ones (ephemeral ports) pass through.
  */
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { codes, Lp2pError } from '../errors.js'
 
 /** Entries per cache: a few KiB of keys, enough for the addresses in common use. */
 export const MULTIADDR_CACHE_CAPACITY = 256
@@ -38,14 +39,24 @@ export class MultiaddrCache {
 
   /**
    * The multiaddr of `bytes`; a new one is parsed from a copy, so it never keeps the
-   * caller's buffer (a received message, a read buffer) alive.
+   * caller's buffer (a received message, a read buffer) alive. Bytes come from the
+   * network here: whatever the multiaddr library throws for them (a RangeError for a
+   * bad varint, its own error classes) becomes `ERR_INVALID_MULTIADDR` with that
+   * error as the cause (found by `npm run fuzz`, target `multiaddr`).
    */
   fromBytes (bytes: Uint8Array): Multiaddr {
     const key = bytesKey(bytes)
     const hit = this.#get(key)
     if (hit !== undefined) return hit
-    const addr = unpooled(new Uint8Array(bytes))
-    return this.#put(key, textKey(addr.toString()), addr)
+    let addr: Multiaddr
+    let text: string
+    try {
+      addr = unpooled(new Uint8Array(bytes))
+      text = addr.toString()
+    } catch (err) {
+      throw new Lp2pError(codes.ERR_INVALID_MULTIADDR, `invalid multiaddr bytes (${bytes.byteLength} bytes)`, { cause: err })
+    }
+    return this.#put(key, textKey(text), addr)
   }
 
   #get (key: string): Multiaddr | undefined {

@@ -262,3 +262,38 @@ describe('adversarial: yamux keep-alive against a peer that stops answering', ()
     })
   }
 })
+
+describe('adversarial: a new stream on a connection that went silent', () => {
+  const STALE_AFTER = 100
+  const PROBE = 300
+  const t = Target.suite({
+    streamMuxers: [yamux({ keepAliveInterval: 60_000, keepAliveTimeout: 120_000, staleAfter: STALE_AFTER })],
+    timeouts: { livenessProbe: PROBE }
+  })
+
+  it('a silent peer that does not answer the probe: ERR_CONNECTION_STALE, no stream, the connection left to keep-alive', async () => {
+    const y = await connectYamux(t.port, { answerPings: false, onRemoteStream: 'reset' })
+    const conn = await t.connectionTo(y.secure.localPeer)
+    await sleep(STALE_AFTER + 50)
+    const before = conn.streams.length
+    const started = performance.now()
+    const err = await t.node.dialProtocol(y.secure.localPeer, '/echo/1.0.0').then(() => undefined, (e: unknown) => e)
+    const ms = performance.now() - started
+    expectCode(err, 'ERR_CONNECTION_STALE')
+    assert.ok(ms >= PROBE - 20 && ms < PROBE + 1000, `failed after ${ms.toFixed(0)} ms`)
+    assert.equal(conn.streams.length, before, 'no stream was opened')
+    assert.equal(conn.status, 'open')
+    assert.ok(y.frames.some((f) => f.header.type === FrameType.Ping && (f.header.flags & Flag.SYN) !== 0), 'the probe pinged')
+    await conn.close()
+  })
+
+  it('a silent peer that answers the probe gets the stream', async () => {
+    const y = await connectYamux(t.port, { onRemoteStream: 'reset' })
+    const conn = await t.connectionTo(y.secure.localPeer)
+    await sleep(STALE_AFTER + 50)
+    const stream = await t.node.dialProtocol(y.secure.localPeer, '/echo/1.0.0')
+    assert.equal(stream.connection, conn)
+    stream.destroy()
+    await conn.close()
+  })
+})

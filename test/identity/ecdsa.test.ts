@@ -67,6 +67,19 @@ describe('ECDSA keys', () => {
     assert.deepEqual(pub.raw, key.publicKey.raw)
   })
 
+  it('rejects an SPKI that is not canonical DER: a point BIT STRING declaring unused bits, a hybrid point', () => {
+    const spki = Buffer.from(generateKeyPair('ECDSA').publicKey.raw)
+    const at = spki.length - 66 // 0x00 unused-bits byte, then the 65-byte point
+    assert.equal(spki[at], 0x00)
+    const bad = Buffer.from(spki)
+    bad[at] = 0x01 // OpenSSL accepts it and re-encodes 0x00 (found by npm run fuzz, target keys)
+    assert.throws(() => publicKeyFromProtobuf(encodeKeyMessage('ECDSA', bad)), invalid)
+    // The hybrid point form (06/07 || x || y), which OpenSSL accepts: refused too.
+    const hybrid = Buffer.from(spki)
+    hybrid[at + 1] = 0x06 | ((hybrid[spki.length - 1] as number) & 1)
+    assert.throws(() => publicKeyFromProtobuf(encodeKeyMessage('ECDSA', hybrid)), invalid)
+  })
+
   it('rejects other curves, other key types, garbage and a SEC 1 key with a foreign public key', () => {
     const k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' })
     assert.throws(() => publicKeyFromProtobuf(encodeKeyMessage('ECDSA', k1.publicKey.export({ format: 'der', type: 'spki' }))), invalid)

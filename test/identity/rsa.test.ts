@@ -98,6 +98,16 @@ describe('RSA keys', () => {
     }
   })
 
+  it('refuses an SPKI that is not canonical DER: an exponent negative in DER, which OpenSSL reads unsigned', () => {
+    const good = Buffer.from(key.publicKey.raw)
+    const tail = good.subarray(good.length - 5)
+    assert.deepEqual([...tail], [0x02, 0x03, 0x01, 0x00, 0x01], 'the key ends with e = 65537')
+    // 0x810001 is odd and inside [3, 2^31 - 1] read unsigned, but DER says it is negative
+    // (found by npm run fuzz, target keys); it would re-encode as 02 04 00 81 00 01.
+    const bad = Buffer.concat([good.subarray(0, good.length - 5), Buffer.from([0x02, 0x03, 0x81, 0x00, 0x01])])
+    assert.throws(() => publicKeyFromProtobuf(pubMsg(bad)), invalid)
+  })
+
   it('refuses a private key whose modulus does not match its primes (self-test)', () => {
     const raw = Buffer.from(key.raw)
     const n = integers(raw)[1]!

@@ -87,4 +87,42 @@ describe('stream negotiation', () => {
     assert.ok(isLp2pError(err, 'ERR_CONNECTION_CLOSED'), String(err))
     m.close()
   })
+
+  it('a lazy negotiation whose remote never answers: the stream is destroyed with ERR_TIMEOUT', async () => {
+    // The remote reads the proposal and never answers (no handler installed).
+    const m = muxerPair((s) => { s.resume() })
+    const keepAlive = setInterval(() => {}, 1000)
+    try {
+      const out = m.dialer.newStream()
+      const errored = new Promise<unknown>((resolve) => { out.on('error', resolve) })
+      assert.equal(await selectOnStream(out, ['/echo/1.0.0'], { timeout: 30 }), '/echo/1.0.0', 'handed out at once')
+      out.write('request')
+      const err = await errored
+      assert.ok(isLp2pError(err, 'ERR_TIMEOUT'), String(err))
+      assert.match((err as Error).message, /\/echo\/1\.0\.0/)
+    } finally {
+      clearInterval(keepAlive)
+      m.close()
+    }
+  })
+
+  it('a lazy negotiation answered in time keeps its stream past the timeout', async () => {
+    let handled: Promise<string> | undefined
+    const m = muxerPair((s) => { handled = handleOnStream(s, { isSupported, timeout: 10_000 }) })
+    const keepAlive = setInterval(() => {}, 1000)
+    try {
+      const out = m.dialer.newStream()
+      out.on('error', () => {})
+      await selectOnStream(out, ['/echo/1.0.0'], { timeout: 50 })
+      out.write('x')
+      await until(() => handled !== undefined, 2000, 'the inbound stream')
+      assert.equal(await handled, '/echo/1.0.0')
+      await new Promise((resolve) => setTimeout(resolve, 120))
+      assert.equal(out.destroyed, false)
+      out.destroy()
+    } finally {
+      clearInterval(keepAlive)
+      m.close()
+    }
+  })
 })

@@ -92,4 +92,16 @@ describe('MultiaddrCache', () => {
     assert.equal(cache.fromString('/ip6/::1/tcp/9'), fromBytes)
     assert.ok(cache.size <= 16)
   })
+
+  it('bytes the multiaddr library rejects: ERR_INVALID_MULTIADDR with its error as the cause, nothing cached', () => {
+    const cache = new MultiaddrCache(16)
+    // 0xba 0xba: a protocol code whose varint never ends (found by npm run fuzz).
+    for (const bytes of [Uint8Array.of(0xba, 0xba), Uint8Array.of(0x04, 1, 2), Uint8Array.of(0xff, 0xff, 0xff, 0x7f)]) {
+      assert.throws(() => cache.fromBytes(bytes), (err: unknown) => {
+        const e = err as { code?: string, cause?: unknown }
+        return e.code === 'ERR_INVALID_MULTIADDR' && e.cause instanceof Error
+      })
+    }
+    assert.equal(cache.size, 0)
+  })
 })

@@ -18,6 +18,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Duplex } from 'node:stream'
 import * as lp2p from '../../../src/index.js'
+import { recordSecurity, recordTransport } from './record.js'
 
 const ECHO = '/echo/1.0.0'
 /** 1 MiB: the payload the issue asks the dialer to echo. */
@@ -197,13 +198,20 @@ async function main (): Promise<void> {
   const securityOptions = broken === 'noise-prologue' && security === 'noise'
     ? { prologue: new TextEncoder().encode('lp2p-interop-broken-prologue') }
     : undefined
-  const secured = require('security', security, securityOptions) as lp2p.SecurityProtocol
+  let secured = require('security', security, securityOptions) as lp2p.SecurityProtocol
+  let transported = require('transport', transport) as lp2p.Transport
+  // Recording for the fuzz corpus (record.ts); never set in a normal matrix run.
+  const recordDir = env('LP2P_RECORD_DIR', '')
+  if (recordDir !== '') {
+    transported = recordTransport(transported, recordDir, role)
+    secured = recordSecurity(secured, recordDir, role)
+  }
   const psk = env('INTEROP_PSK', '')
   const node = lp2p.createNode({
     ...(psk !== '' ? { psk: Buffer.from(psk, 'hex') } : {}),
     privateKey: makeKey(env('INTEROP_KEY_TYPE', 'ed25519')),
     listen: role === 'listener' ? [LISTEN[transport] ?? '/ip4/127.0.0.1/tcp/0'] : [],
-    transports: [require('transport', transport) as lp2p.Transport],
+    transports: [transported],
     connectionEncrypters: [broken !== '' && security === 'noise' ? breakSecurity(broken, secured) : secured],
     streamMuxers: [require('muxer', muxer) as lp2p.StreamMuxerFactory],
     // One address per case: the whole case's time for it, as for a dial of one

@@ -1,15 +1,26 @@
 /**
- * Pings and keep-alive for one yamux session (yamux.md, "Type Field": Ping is "used to
+ * Pings and liveness for one yamux session (yamux.md, "Type Field": Ping is "used to
  * measure RTT. It can also be used to heart-beat and do keep-alives"). Pure: the
  * session tells it what was sent and received, with the time; it answers with the RTT,
  * the next deadline, and what is due.
  *
- * One ping of ours is outstanding at a time. A ping unanswered for `timeout`, with no
- * other frame received meanwhile, means the connection is dead: any frame proves the
- * remote alive, and a ping answer may legitimately wait behind a window of data.
+ * Liveness is judged on what is actually received, not on one ping's round trip:
+ *
+ * - Every frame from the remote proves it alive (`received`), except an answer to a
+ *   ping we did not send, which is ignored as before.
+ * - A ping is sent when nothing has arrived for `interval` (an idle connection), so a
+ *   live remote always has something to answer; on a busy connection one ping per
+ *   `RTT_REFRESH_INTERVALS` intervals keeps the RTT estimate fresh.
+ * - The connection is dead when nothing at all has arrived for `timeout` (the silence
+ *   bound) while a ping of ours is outstanding. The timer does not start when a ping
+ *   is queued: a ping that waits behind megabytes of unsent data, or a path that is
+ *   down for a while and heals, costs nothing as long as the remote's frames resume
+ *   within the bound. `config.ts` derives the documented bounds from these numbers.
+ *
+ * One ping of ours is outstanding at a time.
  */
 import { MAX_UINT32 } from './frame.js'
-import { MAX_PENDING_PONGS } from './config.js'
+import { KEEP_ALIVE_JITTER, MAX_PENDING_PONGS, RTT_REFRESH_INTERVALS } from './config.js'
 
 export class KeepAlive {
   /** 0 disables keep-alive pings and the timeout (RTT probes still work). */
@@ -22,8 +33,12 @@ export class KeepAlive {
   #rtt: number | undefined
   #pendingPongs = 0
 
-  constructor (interval: number, timeout: number, now: number) {
-    this.#interval = interval
+  /**
+   * @param jitter uniform in [0, 1), drawn by the driver: the interval shrinks by up to
+   *   KEEP_ALIVE_JITTER (config.ts) so that connections do not all ping at once.
+   */
+  constructor (interval: number, timeout: number, now: number, jitter = 0) {
+    this.#interval = Math.round(interval * (1 - KEEP_ALIVE_JITTER * Math.min(Math.max(jitter, 0), 1)))
     this.#timeout = timeout
     this.#lastPingAt = now
     this.#lastReceiveAt = now
@@ -38,14 +53,24 @@ export class KeepAlive {
     return this.#lastReceiveAt
   }
 
+  /** Whether one of our pings is waiting for its answer. */
+  get pinging (): boolean {
+    return this.#ping !== undefined
+  }
+
   /** Whether an RTT probe should ride along with output now: none measured, none in flight. */
   get wantsProbe (): boolean {
     return this.#rtt === undefined && this.#ping === undefined
   }
 
-  /** Anything arrived from the remote. */
+  /** How long nothing has arrived from the remote. */
+  silentFor (now: number): number {
+    return Math.max(0, now - this.#lastReceiveAt)
+  }
+
+  /** A frame arrived from the remote. */
   received (now: number): void {
-    this.#lastReceiveAt = now
+    if (now > this.#lastReceiveAt) this.#lastReceiveAt = now
   }
 
   /** Starts a ping; returns its opaque value for the frame. */
@@ -58,14 +83,16 @@ export class KeepAlive {
   }
 
   /**
-   * A Ping ACK arrived. Answers we did not ask for are ignored (js-libp2p-yamux treats
-   * them as an error; nothing is at stake here).
+   * A Ping ACK arrived. Answers we did not ask for are ignored and do not count as a
+   * sign of life (js-libp2p-yamux treats them as an error; nothing is at stake here).
+   * Returns whether it answered our ping.
    */
-  answered (opaque: number, now: number): void {
+  answered (opaque: number, now: number): boolean {
     const ping = this.#ping
-    if (ping === undefined || ping.id !== opaque) return
+    if (ping === undefined || ping.id !== opaque) return false
     this.#ping = undefined
     this.#rtt = now - ping.sentAt
+    return true
   }
 
   /** Whether one more remote ping may be answered in this flush (MAX_PENDING_PONGS). */
@@ -83,8 +110,8 @@ export class KeepAlive {
   /** When something is next due, or undefined when keep-alive is off. */
   nextTimeout (): number | undefined {
     if (this.#interval === 0) return undefined
-    if (this.#ping !== undefined) return Math.max(this.#ping.sentAt, this.#lastReceiveAt) + this.#timeout
-    return this.#lastPingAt + this.#interval
+    if (this.#ping !== undefined) return this.#lastReceiveAt + this.#timeout
+    return Math.min(this.#lastReceiveAt + this.#interval, this.#lastPingAt + RTT_REFRESH_INTERVALS * this.#interval)
   }
 
   /** What is due at `now`: a keep-alive ping, the timeout, or nothing. */

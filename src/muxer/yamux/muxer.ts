@@ -24,7 +24,8 @@
 import { performance } from 'node:perf_hooks'
 import type { ByteChannel } from '../../interfaces/channel.js'
 import type { StreamMuxerInit } from '../../interfaces/muxer.js'
-import { codes, type Lp2pError } from '../../errors.js'
+import { codes, Lp2pError } from '../../errors.js'
+import { signalError } from '../../util/deadline.js'
 import { MuxerDriver } from '../driver.js'
 import { GoAwayCode } from './frame.js'
 import { YamuxSession } from './session.js'
@@ -47,12 +48,17 @@ export class YamuxMuxer extends MuxerDriver<YamuxSession, StreamState, YamuxStre
   readonly #session: YamuxSession
   #keepAlive: NodeJS.Timeout | undefined
   #keepAliveAt = Infinity
+  /** Liveness probes waiting for the next frame, and when the last frame before them arrived. */
+  #probes: Set<ProbeWaiter> | undefined
+  #probeSince = 0
 
   constructor (channel: ByteChannel, init: StreamMuxerInit, config: YamuxConfig, clock: Clock = monotonic) {
     super(channel, init)
     this.#config = config
     this.#clock = clock
-    this.#session = new YamuxSession(init.direction, config, this.handler, clock())
+    // The only randomness of the session: where its keep-alive pings fall (config.ts,
+    // KEEP_ALIVE_JITTER). An injected clock (tests) means no jitter, so timings stay exact.
+    this.#session = new YamuxSession(init.direction, config, this.handler, clock(), clock === monotonic ? Math.random() : 0)
     channel.attach(this.handler)
     YamuxMuxer.#armKeepAlive(this)
   }
@@ -60,6 +66,36 @@ export class YamuxMuxer extends MuxerDriver<YamuxSession, StreamState, YamuxStre
   /** Latest RTT measured with yamux pings (ms), if any. */
   get rtt (): number | undefined {
     return this.#session.rtt
+  }
+
+  /**
+   * Whether nothing has arrived for `staleAfter` (`config.ts`): a new stream should
+   * wait for {@link probe} first.
+   */
+  get stale (): boolean {
+    return this.#session.stale(this.#clock())
+  }
+
+  /**
+   * A liveness probe: pings (unless a ping is already out) and resolves when the next
+   * frame arrives, whatever it is. Rejects with ERR_CONNECTION_CLOSED when the
+   * connection closes first, or with the signal's reason. The caller bounds the wait.
+   */
+  async probe (signal?: AbortSignal): Promise<void> {
+    if (this.status === 'closed') throw new Lp2pError(codes.ERR_CONNECTION_CLOSED, 'the connection is closed')
+    if (signal?.aborted === true) throw signalError(signal)
+    if (this.#probes === undefined) {
+      this.#probes = new Set()
+      this.#probeSince = this.#session.lastReceiveAt
+    }
+    const probes = this.#probes
+    this.#session.probe(this.#clock())
+    await new Promise<void>((resolve, reject) => {
+      const waiter: ProbeWaiter = { resolve, reject, signal, handleEvent: onProbeAbort }
+      waiter.set = probes
+      probes.add(waiter)
+      signal?.addEventListener('abort', waiter, { once: true })
+    })
   }
 
   // --- MuxerDriver ---------------------------------------------------------------
@@ -87,6 +123,11 @@ export class YamuxMuxer extends MuxerDriver<YamuxSession, StreamState, YamuxStre
   protected receive (chunk: Uint8Array): void {
     this.#session.receive(chunk, this.#clock())
     if (!this.inputPaused && this.#session.inputThrottled) this.setInputPaused(true)
+    if (this.#probes !== undefined && this.#session.lastReceiveAt !== this.#probeSince) {
+      const probes = this.#probes
+      this.#probes = undefined
+      for (const w of probes) settleProbe(w, undefined)
+    }
   }
 
   protected onDrained (): void {
@@ -127,6 +168,12 @@ export class YamuxMuxer extends MuxerDriver<YamuxSession, StreamState, YamuxStre
 
   protected override stopTimers (): void {
     YamuxMuxer.#clearKeepAlive(this)
+    const probes = this.#probes
+    this.#probes = undefined
+    if (probes !== undefined) {
+      const err = new Lp2pError(codes.ERR_CONNECTION_CLOSED, 'the connection closed during a liveness probe')
+      for (const w of probes) settleProbe(w, err)
+    }
   }
 
   static #armKeepAlive (m: YamuxMuxer): void {
@@ -154,4 +201,24 @@ export class YamuxMuxer extends MuxerDriver<YamuxSession, StreamState, YamuxStre
     m.#keepAlive = undefined
     m.#keepAliveAt = Infinity
   }
+}
+
+/** One caller waiting for a liveness probe; its own abort listener (handleEvent). */
+interface ProbeWaiter {
+  resolve: () => void
+  reject: (err: Error) => void
+  signal: AbortSignal | undefined
+  set?: Set<ProbeWaiter>
+  handleEvent: (this: ProbeWaiter) => void
+}
+
+function onProbeAbort (this: ProbeWaiter): void {
+  this.set?.delete(this)
+  settleProbe(this, signalError(this.signal as AbortSignal))
+}
+
+function settleProbe (w: ProbeWaiter, err: Error | undefined): void {
+  w.signal?.removeEventListener('abort', w)
+  if (err === undefined) w.resolve()
+  else w.reject(err)
 }

@@ -76,7 +76,8 @@ export class YamuxSession {
   #target: StreamState | undefined
   readonly #keepAlive: KeepAlive
 
-  constructor (direction: Direction, config: YamuxConfig, handler: SessionHandler, now: number) {
+  /** `jitter`: uniform in [0, 1), spreads keep-alive pings (`keep-alive.ts`); 0 in tests. */
+  constructor (direction: Direction, config: YamuxConfig, handler: SessionHandler, now: number, jitter = 0) {
     this.#config = config
     this.#handler = handler
     // "The client side should use odd ID's, and the server even" (yamux.md, "StreamID Field").
@@ -84,7 +85,7 @@ export class YamuxSession {
     this.#nextId = this.#client ? 1 : 2
     this.#decoder = new FrameDecoder({ maxDataLength: Math.max(config.maxStreamWindow, config.initialStreamWindow) })
     this.#scheduler = new YamuxSendScheduler(this.#output, config.maxMessageSize)
-    this.#keepAlive = new KeepAlive(config.keepAliveInterval, config.keepAliveTimeout, now)
+    this.#keepAlive = new KeepAlive(config.keepAliveInterval, config.keepAliveTimeout, now, jitter)
   }
 
   get state (): SessionState {
@@ -281,14 +282,15 @@ export class YamuxSession {
 
   /**
    * Sends the keep-alive ping when due; fails the session with ERR_KEEP_ALIVE_TIMEOUT
-   * when a ping went unanswered, and nothing else arrived, for `keepAliveTimeout`.
-   * Returns the next deadline.
+   * when nothing at all arrived for `keepAliveTimeout` while a ping of ours was
+   * outstanding (`keep-alive.ts`). Returns the next deadline.
    */
   handleTimeout (now: number): number | undefined {
     if (this.#state.kind === 'closed') return undefined
     const due = this.#keepAlive.due(now)
     if (due === 'timeout') {
-      this.#fail(new Lp2pError(codes.ERR_KEEP_ALIVE_TIMEOUT, `no answer to a keep-alive ping within ${this.#config.keepAliveTimeout} ms`))
+      const silent = Math.round(this.#keepAlive.silentFor(now))
+      this.#fail(new Lp2pError(codes.ERR_KEEP_ALIVE_TIMEOUT, `nothing received for ${silent} ms, a keep-alive ping unanswered (keepAliveTimeout ${this.#config.keepAliveTimeout} ms)`))
       return undefined
     }
     if (due === 'ping') {
@@ -298,21 +300,48 @@ export class YamuxSession {
     return this.nextTimeout()
   }
 
+  /**
+   * Whether nothing has arrived for `staleAfter`: a new stream should wait for a
+   * {@link probe} before it is handed out.
+   */
+  stale (now: number): boolean {
+    return this.#state.kind !== 'closed' && this.#keepAlive.silentFor(now) >= this.#config.staleAfter
+  }
+
+  /** When the remote was last heard from (the clock's unit). */
+  get lastReceiveAt (): number {
+    return this.#keepAlive.lastReceiveAt
+  }
+
+  /**
+   * A liveness probe: pings now unless a ping of ours is already outstanding. The
+   * driver waits for the next frame received ({@link lastReceiveAt} moves).
+   */
+  probe (now: number): void {
+    if (this.#state.kind === 'closed' || this.#keepAlive.pinging) return
+    this.#sendPing(now)
+    this.#requestOutput()
+  }
+
   // --- receiving -----------------------------------------------------------------
 
   /** Bytes from the channel. Protocol errors end the session (GoAway(1)); never throws. */
   receive (chunk: Uint8Array, now: number): void {
     if (this.#state.kind === 'closed') return
-    this.#keepAlive.received(now)
+    const keepAlive = this.#keepAlive
     const decoder = this.#decoder
     decoder.push(chunk)
     try {
       for (let ev = decoder.next(); ev !== undefined; ev = decoder.next()) {
+        // Every frame (and every piece of a long Data frame) is a sign of life, but an
+        // answer to a ping we did not send (#onPing).
         if (ev instanceof Uint8Array) {
+          keepAlive.received(now)
           const s = this.#target
           if (s !== undefined && s.live) s.sink.onData(ev)
           if (decoder.payloadRemaining === 0) this.#endDataFrame()
         } else {
+          if (ev.type !== FrameType.Ping || (ev.flags & Flag.ACK) === 0) keepAlive.received(now)
           this.#onHeader(ev, now)
         }
         if (this.#isClosed()) return
@@ -425,7 +454,7 @@ export class YamuxSession {
       this.#output.pushHeader(FrameType.Ping, Flag.ACK, 0, h.length)
       this.#requestOutput()
     } else if ((h.flags & Flag.ACK) !== 0) {
-      this.#keepAlive.answered(h.length, now)
+      if (this.#keepAlive.answered(h.length, now)) this.#keepAlive.received(now)
     }
   }
 

@@ -276,17 +276,18 @@ describe('yamux driver: keep-alive and timers', () => {
     mock.timers.enable({ apis: ['setTimeout'] })
     try {
       let now = 0
-      const p = rawPeer('outbound', { keepAliveInterval: 30_000, keepAliveTimeout: 20_000 }, () => now)
+      const p = rawPeer('outbound', { keepAliveInterval: 10_000, keepAliveTimeout: 60_000 }, () => now)
       const s = p.muxer.newStream()
       const sErr = closedWith(s)
-      now = 30_000
-      mock.timers.tick(30_000)
+      now = 10_000
+      mock.timers.tick(10_000)
       await tick(2)
       assert.ok(p.sent().some((f) => f.type === Ping && f.flags === SYN), 'a keep-alive ping went out')
-      now = 49_999
-      mock.timers.tick(19_999)
+      // 60 s of silence since the last frame received (none: since the start).
+      now = 59_999
+      mock.timers.tick(49_999)
       assert.equal(p.muxer.status, 'open')
-      now = 50_000
+      now = 60_000
       mock.timers.tick(1)
       const err = await p.closed
       assert.ok(isLp2pError(err, codes.ERR_KEEP_ALIVE_TIMEOUT), `got ${String(err)}`)
@@ -302,7 +303,7 @@ describe('yamux driver: keep-alive and timers', () => {
     try {
       let now = 0
       const [a, b] = MemoryChannel.pair()
-      const opts = resolveOptions({ keepAliveInterval: 1000, keepAliveTimeout: 500 })
+      const opts = resolveOptions({ keepAliveInterval: 1000, keepAliveTimeout: 2000 })
       let closed = false
       const m = new YamuxMuxer(a, { direction: 'outbound', onIncomingStream: () => {}, onClose: () => { closed = true } }, opts, () => now)
       const peer = new YamuxMuxer(b, { direction: 'inbound', onIncomingStream: () => {} }, resolveOptions({ keepAliveInterval: 0 }), () => now)

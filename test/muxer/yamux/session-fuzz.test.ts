@@ -65,7 +65,7 @@ function run (direction: 'inbound' | 'outbound', script: Step[], cuts: number[],
     onReset: () => {},
     onWritable: () => {}
   })
-  const session = new YamuxSession(direction, resolveOptions({ maxInboundStreams: 6, maxUnackedInboundStreams: 4, keepAliveInterval: 1000, keepAliveTimeout: 500 }), {
+  const session = new YamuxSession(direction, resolveOptions({ maxInboundStreams: 6, maxUnackedInboundStreams: 4, keepAliveInterval: 1000, keepAliveTimeout: 2000 }), {
     onInboundStream: (s) => { s.sink = sinkFor(() => s.id); streams.push(s) },
     onOutput: () => {},
     onStreamRemoved: () => {},

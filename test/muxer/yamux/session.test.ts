@@ -439,9 +439,9 @@ describe('yamux session: ping and GoAway', () => {
   })
 
   it('measures the RTT with its own pings and ignores unrequested answers', () => {
-    const h = new Harness('outbound', { keepAliveInterval: 1000, keepAliveTimeout: 500 })
+    const h = new Harness('outbound', { keepAliveInterval: 1000, keepAliveTimeout: 2000 })
     h.now = 1000
-    assert.equal(h.session.handleTimeout(h.now), 1500)
+    assert.equal(h.session.handleTimeout(h.now), 2000)
     const ping = h.out()[0] as OutFrame
     assert.equal(ping.type, Ping)
     h.now = 1003
@@ -486,25 +486,25 @@ describe('yamux session: ping and GoAway', () => {
 })
 
 describe('yamux session: keep-alive', () => {
-  it('pings every keepAliveInterval and fails after keepAliveTimeout without an answer', () => {
-    const h = new Harness('outbound', { keepAliveInterval: 30_000, keepAliveTimeout: 20_000 })
-    assert.equal(h.session.nextTimeout(), 30_000)
-    assert.equal(h.session.handleTimeout(29_999), 30_000, 'not due yet')
-    h.now = 30_000
-    assert.equal(h.session.handleTimeout(h.now), 50_000)
+  it('pings after keepAliveInterval of silence and fails after keepAliveTimeout of silence', () => {
+    const h = new Harness('outbound', { keepAliveInterval: 10_000, keepAliveTimeout: 60_000 })
+    assert.equal(h.session.nextTimeout(), 10_000)
+    assert.equal(h.session.handleTimeout(9_999), 10_000, 'not due yet')
+    h.now = 10_000
+    assert.equal(h.session.handleTimeout(h.now), 60_000, 'the deadline counts from the last frame received, not from the ping')
     const ping = h.out()[0] as OutFrame
-    h.now = 30_010
+    h.now = 10_010
     h.recv(frame(Ping, ACK, 0, ping.length))
-    assert.equal(h.session.nextTimeout(), 60_000)
-    h.now = 60_000
-    h.session.handleTimeout(h.now)
-    h.out()
-    // Any frame from the remote proves it alive and extends the deadline.
-    h.now = 70_000
+    assert.equal(h.session.nextTimeout(), 20_010)
+    // Any frame from the remote proves it alive and moves the next ping.
+    h.now = 15_000
     h.recv(frame(WU, 0, 99, 0))
-    assert.equal(h.session.nextTimeout(), 90_000)
-    assert.equal(h.session.handleTimeout(89_999), 90_000)
-    h.session.handleTimeout(90_000)
+    assert.equal(h.session.nextTimeout(), 25_000)
+    h.now = 25_000
+    assert.equal(h.session.handleTimeout(h.now), 75_000)
+    h.out()
+    assert.equal(h.session.handleTimeout(74_999), 75_000)
+    h.session.handleTimeout(75_000)
     assert.deepEqual(h.take(), [`failure ${codes.ERR_KEEP_ALIVE_TIMEOUT}`])
     assert.equal(h.session.state.kind, 'closed')
   })
