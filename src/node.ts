@@ -349,8 +349,11 @@ export class Lp2pNode extends EventEmitter<NodeEvents> {
     this.#connections.add(conn)
     this.#dialer.connectionOpened(conn)
     // The address we dialed is one to dial again; an inbound connection's remote port is not.
+    // A peer's key is written when the store first hears of it (identify writes it
+    // too); a later connection of a known peer proves the same key, nothing to write.
+    const known = this.peerStore.has(conn.remotePeer)
     this.peerStore.connected(conn.remotePeer, conn.direction === 'outbound' ? conn.remoteAddr : undefined)
-    if (conn.remotePublicKey !== undefined) this.peerStore.patch(conn.remotePeer, { publicKey: conn.remotePublicKey })
+    if (!known && conn.remotePublicKey !== undefined) this.peerStore.patch(conn.remotePeer, { publicKey: conn.remotePublicKey })
     this.emit('connection:open', conn)
     // Identify runs in the background and never delays the first stream.
     // - Outbound: it starts on process.nextTick. Queued from this promise reaction, that

@@ -29,7 +29,19 @@ export interface AddressInfo {
   relay: boolean
 }
 
+/** Classifications of the Multiaddr objects seen (the schedule and the black-hole check both ask). */
+const classified = new WeakMap<Multiaddr, AddressInfo>()
+
 export function classifyAddress (addr: Multiaddr): AddressInfo {
+  let info = classified.get(addr)
+  if (info === undefined) {
+    info = classify(addr)
+    classified.set(addr, info)
+  }
+  return info
+}
+
+function classify (addr: Multiaddr): AddressInfo {
   const parts = addr.getComponents()
   const first = parts[0]
   let family: IpFamily = 'other'

@@ -93,6 +93,8 @@ interface PendingDial {
   machine: DialMachine
   started: number
   waiters: Set<Waiter>
+  /** Waiters with an onProgress callback: progress events are built only when some exist. */
+  watchers: number
   attempts: Map<number, Attempt>
   timer: NodeJS.Timeout | undefined
   timerAt: number
@@ -158,7 +160,7 @@ export class Dialer {
     // Not running: the dial's own attempt just won and is registering this very connection.
     if (pd === undefined || pd.done || pd.machine.state !== 'running') return
     pd.machine.satisfy()
-    this.#notify(pd, { type: 'satisfied', at: this.#now() - pd.started, connection: conn })
+    if (pd.watchers > 0) this.#notify(pd, { type: 'satisfied', at: this.#now() - pd.started, connection: conn })
     this.#pump(pd)
     this.#finish(pd, conn)
   }
@@ -226,6 +228,7 @@ export class Dialer {
       machine,
       started: now,
       waiters: new Set(),
+      watchers: 0,
       attempts: new Map(),
       timer: undefined,
       timerAt: Infinity,
@@ -233,7 +236,7 @@ export class Dialer {
       done: false
     }
     this.#pending.set(key, pd)
-    emit(options.onProgress, { type: 'scheduled', addresses: schedule.map((s) => ({ addr: s.addr, delay: s.delay })), skipped })
+    if (options.onProgress !== undefined) emit(options.onProgress, { type: 'scheduled', addresses: schedule.map((s) => ({ addr: s.addr, delay: s.delay })), skipped })
     return pd
   }
 
@@ -246,12 +249,14 @@ export class Dialer {
         signal.addEventListener('abort', w.onAbort, { once: true })
       }
       pd.waiters.add(w)
+      if (w.onProgress !== undefined) pd.watchers++
     })
   }
 
   /** A caller stopped waiting; the last one to leave cancels the dial. */
   #leave (pd: PendingDial, w: Waiter, err: Error): void {
     if (!pd.waiters.delete(w)) return
+    if (w.onProgress !== undefined) pd.watchers--
     w.reject(err)
     if (pd.waiters.size > 0 || pd.done) return
     pd.machine.cancel(new AbortError('every caller of the dial aborted', { cause: err }))
@@ -293,7 +298,7 @@ export class Dialer {
     const a = pd.attempts.get(action.id)
     if (a === undefined) return
     if (action.why !== 'attempt-timeout') pd.attempts.delete(action.id)
-    this.#notify(pd, { type: 'attempt-cancelled', addr: a.address.addr, at: this.#now() - pd.started, why: action.why })
+    if (pd.watchers > 0) this.#notify(pd, { type: 'attempt-cancelled', addr: a.address.addr, at: this.#now() - pd.started, why: action.why })
     a.controller.abort(action.why === 'attempt-timeout'
       ? new TimeoutError(`${stepName(a)} ${a.address.addr.toString()} timed out after ${this.#config.attemptTimeout} ms`)
       : new AbortError(action.why === 'won-elsewhere' ? 'another address connected first' : 'the dial ended'))
@@ -302,7 +307,7 @@ export class Dialer {
   #startAttempt (pd: PendingDial, id: number, address: ScheduledAddress): void {
     const a: Attempt = { address, controller: new AbortController(), step: 'connect', started: this.#now() }
     pd.attempts.set(id, a)
-    this.#notify(pd, { type: 'attempt', addr: address.addr, at: a.started - pd.started })
+    if (pd.watchers > 0) this.#notify(pd, { type: 'attempt', addr: address.addr, at: a.started - pd.started })
     this.#attempt(pd, a).then((upgraded) => {
       this.#attemptSucceeded(pd, id, a, upgraded)
     }, (err: unknown) => {
@@ -339,7 +344,7 @@ export class Dialer {
       this.#finish(pd, err instanceof Error ? err : new Error(String(err)))
       return
     }
-    this.#notify(pd, { type: 'connected', addr: a.address.addr, at: now - pd.started, connection: conn })
+    if (pd.watchers > 0) this.#notify(pd, { type: 'connected', addr: a.address.addr, at: now - pd.started, connection: conn })
     this.#pump(pd)
     this.#finish(pd, conn)
   }
@@ -361,7 +366,7 @@ export class Dialer {
           at: now, ok: false, durationMs: now - a.started, ...(typeof code === 'string' ? { code } : {})
         })
       }
-      this.#notify(pd, { type: 'attempt-failed', addr: a.address.addr, at: now - pd.started, reason, error: err })
+      if (pd.watchers > 0) this.#notify(pd, { type: 'attempt-failed', addr: a.address.addr, at: now - pd.started, reason, error: err })
     }
     pd.machine.attemptEnded(id, { ok: false, error: err })
     if (!pd.done) this.#pump(pd)
@@ -409,6 +414,7 @@ export class Dialer {
       else w.resolve(result)
     }
     pd.waiters.clear()
+    pd.watchers = 0
     while (this.#running < this.#config.maxConcurrentDials && this.#queue.length > 0) {
       this.#run(this.#queue.shift() as PendingDial)
     }

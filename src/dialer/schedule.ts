@@ -76,6 +76,11 @@ interface Ranked extends DialCandidate {
 
 /** Ranks `candidates` into a schedule, sorted by delay (ties keep their rank order). */
 export function scheduleDials (candidates: readonly DialCandidate[], config: ScheduleConfig = DEFAULT_SCHEDULE_CONFIG): ScheduledAddress[] {
+  // One address (a dial of an address, the common case): nothing to rank.
+  const only = candidates[0]
+  if (candidates.length === 1 && only !== undefined) {
+    return config.maxAddresses >= 1 ? [{ addr: only.addr, delay: 0, info: classifyAddress(only.addr) }] : []
+  }
   const seen = new Set<string>()
   const local: Ranked[] = []
   const publicAddrs: Ranked[] = []

@@ -117,9 +117,8 @@ export class MemoryPeerStore extends EventEmitter<PeerStoreEvents> implements Pe
     if (protocols !== undefined && (!Array.isArray(protocols) || protocols.some((p) => typeof p !== 'string'))) {
       throw invalidArgType('patch.protocols', 'an array of strings', protocols)
     }
-    for (const [name, v] of [['agentVersion', agentVersion], ['protocolVersion', protocolVersion]] as const) {
-      if (v !== undefined && typeof v !== 'string') throw invalidArgType(`patch.${name}`, 'a string', v)
-    }
+    if (agentVersion !== undefined && typeof agentVersion !== 'string') throw invalidArgType('patch.agentVersion', 'a string', agentVersion)
+    if (protocolVersion !== undefined && typeof protocolVersion !== 'string') throw invalidArgType('patch.protocolVersion', 'a string', protocolVersion)
     // Checked before anything changes (a key is known once: later patches compare).
     const held = this.#peers.get(keyOf(peer))?.publicKey
     const newKey = publicKey !== undefined && (held === undefined || !held.equals(publicKey))

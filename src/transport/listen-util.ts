@@ -26,6 +26,7 @@ export class ListenerServer {
   readonly #init: TransportListenerInit<ByteChannel>
   #server: net.Server | undefined
   #addrs: ListenAddrs | undefined
+  #bound: net.AddressInfo | undefined
 
   constructor (init: TransportListenerInit<ByteChannel>) {
     this.#init = init
@@ -50,12 +51,15 @@ export class ListenerServer {
       this.#addrs = undefined
       throw err
     }
+    // Bound once: the address no longer changes (a getsockname per identify message
+    // otherwise, which every new connection sends).
+    const address = server.address()
+    this.#bound = address === null || typeof address === 'string' ? undefined : address
   }
 
   /** The addresses we listen on (see ListenAddrs: a wildcard is expanded, the answer kept). */
   getAddrs (): Multiaddr[] {
-    const address = this.#server?.address()
-    return this.#addrs?.get(address === null || typeof address === 'string' ? undefined : address) ?? []
+    return this.#addrs?.get(this.#bound) ?? []
   }
 
   /**
@@ -67,6 +71,7 @@ export class ListenerServer {
     if (server === undefined) return
     this.#server = undefined
     this.#addrs = undefined
+    this.#bound = undefined
     cleanup?.()
     await closeServer(server)
   }
